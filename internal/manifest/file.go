@@ -1,0 +1,244 @@
+package manifest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/bump-gitops/bump/internal/imageref"
+)
+
+// target is one --image with the token files are screened for.
+type target struct {
+	ref   imageref.Ref
+	image string // familiar name, for Change.Image
+	token []byte
+}
+
+// engine holds what is derived once from Options; it is read-only, so one
+// engine serves every worker.
+type engine struct {
+	opts    Options
+	targets []target
+}
+
+func newEngine(opts Options) (*engine, error) {
+	if len(opts.Images) == 0 {
+		return nil, errors.New("no image to bump")
+	}
+	e := &engine{opts: opts}
+	for _, r := range opts.Images {
+		if r.Name == "" || (r.Tag == "" && r.Digest == "") {
+			return nil, fmt.Errorf("image %q: needs a name and a tag or digest", r.String())
+		}
+		e.targets = append(e.targets, target{ref: r, image: r.Familiar(), token: []byte(r.Path())})
+	}
+	return e, nil
+}
+
+// mentions reports whether data may hold a reference to one of the images.
+// Every spelling of a repository contains its path, so a file without any
+// path cannot hold one; this screen keeps unrelated files from being parsed.
+func (e *engine) mentions(data []byte) bool {
+	for _, t := range e.targets {
+		if bytes.Contains(data, t.token) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseError is malformed YAML in a file that mentions an image.
+type ParseError struct {
+	File string
+	Line int // 0 when the parser gave none
+	Msg  string
+}
+
+func (e *ParseError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: parse yaml: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: parse yaml: %s", e.File, e.Msg)
+}
+
+var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func newParseError(file string, err error) *ParseError {
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	if m := yamlErrLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &ParseError{File: file, Line: line, Msg: m[2]}
+	}
+	return &ParseError{File: file, Msg: strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// RewriteBytes rewrites one file's content. name is the slash path used in
+// Changes and errors and decides whether the file is a kustomization. It
+// returns the new content (nil when nothing changes). Malformed YAML that
+// mentions an image is a *ParseError unless opts.SkipInvalid is set.
+func RewriteBytes(name string, data []byte, opts Options) ([]byte, []Change, []Skip, error) {
+	e, err := newEngine(opts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if int64(len(data)) > opts.maxFileSize() {
+		return nil, nil, []Skip{{File: name, Reason: fmt.Sprintf("file larger than %d bytes", opts.maxFileSize())}}, nil
+	}
+	return e.file(name, data)
+}
+
+func (e *engine) file(name string, data []byte) ([]byte, []Change, []Skip, error) {
+	out, _, changes, skips, err := e.rewrite(name, data)
+	return out, changes, skips, err
+}
+
+// rewrite is file that also returns the applied edits, for tests.
+func (e *engine) rewrite(name string, data []byte) ([]byte, []edit, []Change, []Skip, error) {
+	if bytes.IndexByte(data, 0) >= 0 {
+		return nil, nil, nil, []Skip{{File: name, Reason: "binary file (NUL byte)"}}, nil
+	}
+	if !e.mentions(data) {
+		return nil, nil, nil, nil, nil
+	}
+	if isTemplatePath(name) && bytes.Contains(data, []byte("{{")) {
+		return nil, nil, nil, []Skip{{File: name, Reason: "template file"}}, nil
+	}
+	invalid := func(err *ParseError) ([]byte, []edit, []Change, []Skip, error) {
+		if bytes.Contains(data, []byte("{{")) {
+			// Not YAML until a template engine runs; not ours to judge.
+			return nil, nil, nil, []Skip{{File: name, Line: err.Line, Reason: "template file"}}, nil
+		}
+		if e.opts.SkipInvalid {
+			return nil, nil, nil, []Skip{{File: name, Line: err.Line, Reason: "invalid yaml: " + err.Msg}}, nil
+		}
+		return nil, nil, nil, nil, err
+	}
+	if !utf8.Valid(data) {
+		return invalid(&ParseError{File: name, Line: invalidUTF8Line(data), Msg: "invalid UTF-8"})
+	}
+	docs, err := parse(name, data)
+	if err != nil {
+		return invalid(newParseError(name, err))
+	}
+	p := &planner{e: e, name: name, src: newSource(data), claimed: map[*yaml.Node]bool{}, kustomization: isKustomization(name)}
+	for _, d := range docs {
+		p.document(d)
+	}
+	if len(p.edits) == 0 {
+		return nil, nil, p.changes, p.skips, nil
+	}
+	out, err := splice(data, p.edits)
+	if err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	// A rewrite that breaks the file is a bug; refuse it rather than write it.
+	if _, err := parse(name, out); err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("%s: rewrite would produce invalid yaml (%v); please report this file", name, err)
+	}
+	slices.SortStableFunc(p.changes, func(a, b Change) int { return a.Line - b.Line })
+	return out, p.edits, p.changes, p.skips, nil
+}
+
+func invalidUTF8Line(data []byte) int {
+	line := 1
+	for len(data) > 0 {
+		r, n := utf8.DecodeRune(data)
+		if r == utf8.RuneError && n <= 1 {
+			return line
+		}
+		if r == '\n' {
+			line++
+		}
+		data = data[n:]
+	}
+	return 0
+}
+
+// parse decodes every document of a YAML stream (JSON is YAML) into nodes.
+// Aliases stay alias nodes; nothing is expanded.
+func parse(name string, data []byte) ([]*yaml.Node, error) {
+	in := data
+	// yaml.v3 refuses "%YAML 1.2" though it reads 1.2 documents; a same-length
+	// copy keeps every position intact.
+	if bytes.Contains(data, []byte("%YAML 1.2")) {
+		in = bytes.ReplaceAll(data, []byte("%YAML 1.2"), []byte("%YAML 1.1"))
+	}
+	// JSON allows tabs between tokens where YAML forbids them as indentation;
+	// outside strings they are only whitespace, and inside strings JSON
+	// requires them escaped, so blanking them keeps the meaning and positions.
+	if path.Ext(name) == ".json" && bytes.IndexByte(in, '\t') >= 0 {
+		in = bytes.ReplaceAll(in, []byte("\t"), []byte(" "))
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(in))
+	var docs []*yaml.Node
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if err == io.EOF {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, &n)
+	}
+}
+
+func isKustomization(name string) bool {
+	switch path.Base(name) {
+	case "kustomization.yaml", "kustomization.yml", "Kustomization":
+		return true
+	}
+	return false
+}
+
+func isTemplatePath(name string) bool {
+	return strings.HasPrefix(name, "templates/") || strings.Contains(name, "/templates/")
+}
+
+// isManifestName reports whether a file name is one bump reads.
+func isManifestName(name string) bool {
+	if isKustomization(name) {
+		return true
+	}
+	switch strings.ToLower(path.Ext(name)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
+type edit struct {
+	start, end int
+	text       string
+}
+
+// splice applies non-overlapping edits to data.
+func splice(data []byte, edits []edit) ([]byte, error) {
+	slices.SortStableFunc(edits, func(a, b edit) int { return a.start - b.start })
+	size := len(data)
+	for i, ed := range edits {
+		if ed.start < 0 || ed.end < ed.start || ed.end > len(data) || (i > 0 && ed.start < edits[i-1].end) {
+			return nil, fmt.Errorf("overlapping edits at byte %d", ed.start)
+		}
+		size += len(ed.text) - (ed.end - ed.start)
+	}
+	out := make([]byte, 0, size)
+	prev := 0
+	for _, ed := range edits {
+		out = append(out, data[prev:ed.start]...)
+		out = append(out, ed.text...)
+		prev = ed.end
+	}
+	return append(out, data[prev:]...), nil
+}

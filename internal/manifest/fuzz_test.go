@@ -1,0 +1,111 @@
+package manifest
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/txtar"
+
+	"github.com/bump-gitops/bump/internal/imageref"
+)
+
+var fuzzImages = []string{
+	"ghcr.io/acme/api:v1.2.3",
+	"ghcr.io/acme/api:1.10",
+	"ghcr.io/acme/api@sha256:2222222222222222222222222222222222222222222222222222222222222222",
+	"nginx:1.27.3@sha256:3333333333333333333333333333333333333333333333333333333333333333",
+	"docker.io/bitnami/redis:on",
+}
+
+// FuzzRewriteBytes checks the rewriter's invariants on arbitrary input:
+// bytes outside the edited spans never change, edits never touch comments,
+// the output still parses, and a second run is a no-op.
+func FuzzRewriteBytes(f *testing.F) {
+	cases, _ := filepath.Glob(filepath.Join(goldenDir, "*.txtar"))
+	for _, c := range cases {
+		ar, err := txtar.ParseFile(c)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, file := range ar.Files {
+			name, flags := splitName(file.Name)
+			if name == "args" || strings.HasPrefix(name, "want/") {
+				continue
+			}
+			data := applyFlags(bytes.Clone(file.Data), flags)
+			for i := range fuzzImages {
+				f.Add(data, uint8(i), isKustomization(name))
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte, pick uint8, kustomization bool) {
+		name := "k8s/app.yaml"
+		if kustomization {
+			name = "k8s/kustomization.yaml"
+		}
+		ref, err := imageref.Parse(fuzzImages[int(pick)%len(fuzzImages)])
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := Options{Images: []imageref.Ref{ref}, AllowDowngrade: pick&0x80 != 0}
+		e, err := newEngine(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, edits, changes, _, err := e.rewrite(name, data)
+		if err != nil || out == nil {
+			if len(changes) > 0 {
+				t.Fatalf("changes reported without output: %v", changes)
+			}
+			return
+		}
+		if len(changes) == 0 {
+			t.Fatal("output without changes")
+		}
+		if _, err := parse(name, out); err != nil {
+			t.Fatalf("output does not parse: %v\n%q", err, out)
+		}
+		out2, changes2, _, err := RewriteBytes(name, out, opts)
+		if err != nil || out2 != nil || len(changes2) > 0 {
+			t.Fatalf("second run not a no-op: err=%v changes=%v\nfirst:\n%q\nsecond:\n%q", err, changes2, out, out2)
+		}
+		for _, c := range changes {
+			if c.To == "" || (ref.Tag != "" && !strings.Contains(c.To, ref.Tag)) {
+				t.Fatalf("change %+v does not carry the new version %s", c, ref.Version())
+			}
+		}
+		// Bytes outside the edited spans are unchanged: rebuilding the input
+		// from the output by undoing each edit must give the input back, and
+		// no edit may touch a comment or (outside kustomization key lines)
+		// a line break.
+		var rebuilt []byte
+		prevIn, prevOut := 0, 0
+		for _, ed := range edits {
+			old := data[ed.start:ed.end]
+			outStart := prevOut + (ed.start - prevIn)
+			if !bytes.Equal(out[prevOut:outStart], data[prevIn:ed.start]) {
+				t.Fatalf("bytes outside edits changed before offset %d", ed.start)
+			}
+			if !bytes.Equal(out[outStart:outStart+len(ed.text)], []byte(ed.text)) {
+				t.Fatalf("edit text not at its place")
+			}
+			rebuilt = append(rebuilt, data[prevIn:ed.start]...)
+			rebuilt = append(rebuilt, old...)
+			prevIn, prevOut = ed.end, outStart+len(ed.text)
+			if bytes.ContainsAny(old, "#") || strings.Contains(ed.text, "#") {
+				t.Fatalf("edit touches a comment: %q -> %q", old, ed.text)
+			}
+			if !kustomization && (bytes.ContainsAny(old, "\r\n") || strings.ContainsAny(ed.text, "\r\n")) {
+				t.Fatalf("edit crosses a line: %q -> %q", old, ed.text)
+			}
+		}
+		if !bytes.Equal(out[prevOut:], data[prevIn:]) {
+			t.Fatal("bytes after the last edit changed")
+		}
+		if rebuilt = append(rebuilt, data[prevIn:]...); !bytes.Equal(rebuilt, data) {
+			t.Fatal("undoing the edits does not give the input back")
+		}
+	})
+}

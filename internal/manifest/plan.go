@@ -1,0 +1,325 @@
+package manifest
+
+import (
+	"fmt"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/bump-gitops/bump/internal/imageref"
+)
+
+// planner finds the image fields of one file and plans their edits.
+type planner struct {
+	e             *engine
+	name          string
+	src           *source
+	kustomization bool
+	claimed       map[*yaml.Node]bool // scalars already handled by a rule
+	edits         []edit
+	changes       []Change
+	skips         []Skip
+}
+
+func (p *planner) skip(n *yaml.Node, t *target, reason string) {
+	s := Skip{File: p.name, Reason: reason}
+	if n != nil {
+		s.Line = n.Line
+	}
+	if t != nil {
+		s.Image = t.image
+	}
+	p.skips = append(p.skips, s)
+}
+
+func (p *planner) document(doc *yaml.Node) {
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return
+	}
+	root := doc.Content[0]
+	if p.kustomization && root.Kind == yaml.MappingNode {
+		if imgs := lookup(root, "images"); imgs != nil && imgs.Kind == yaml.SequenceNode {
+			for _, entry := range imgs.Content {
+				p.kustomizeEntry(entry)
+			}
+		}
+	}
+	p.walk(root)
+}
+
+// walk visits every node once. Alias nodes are not followed: an alias is
+// rewritten through its anchor's definition, and following aliases is how a
+// YAML bomb would explode.
+func (p *planner) walk(n *yaml.Node) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		p.helmMap(n)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if v.Kind == yaml.ScalarNode {
+				if k.Kind == yaml.ScalarNode && k.Value == "image" {
+					p.imageScalar(v)
+				}
+				p.marker(v, v.LineComment, k.LineComment)
+			}
+			if k.Kind == yaml.ScalarNode && k.Value == "kustomize" && v.Kind == yaml.MappingNode {
+				if imgs := lookup(v, "images"); imgs != nil && imgs.Kind == yaml.SequenceNode {
+					for _, item := range imgs.Content {
+						p.argoImage(item)
+					}
+				}
+			}
+			p.walk(v)
+		}
+	case yaml.SequenceNode:
+		for _, item := range n.Content {
+			if item.Kind == yaml.ScalarNode {
+				p.marker(item, item.LineComment)
+			}
+			p.walk(item)
+		}
+	}
+}
+
+func lookup(m *yaml.Node, key string) *yaml.Node {
+	_, v := lookupPair(m, key)
+	return v
+}
+
+func lookupPair(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if k := m.Content[i]; k.Kind == yaml.ScalarNode && k.Value == key {
+			return k, m.Content[i+1]
+		}
+	}
+	return nil, nil
+}
+
+func scalar(n *yaml.Node) (string, bool) {
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return "", false
+	}
+	return n.Value, true
+}
+
+// match returns the target whose repository name is written as name.
+func (p *planner) match(names ...string) *target {
+	for i := range p.e.targets {
+		t := &p.e.targets[i]
+		for _, name := range names {
+			if name != "" && t.ref.Matches(name) {
+				return t
+			}
+		}
+	}
+	return nil
+}
+
+// downgrade reports (and records) a semver downgrade that is not allowed.
+func (p *planner) downgrade(n *yaml.Node, t *target, oldTag string) bool {
+	if p.e.opts.AllowDowngrade || t.ref.Tag == "" || oldTag == "" {
+		return false
+	}
+	if c, ok := imageref.CompareTags(t.ref.Tag, oldTag); ok && c < 0 {
+		p.skip(n, t, fmt.Sprintf("would downgrade %s to %s (allow with --allow-downgrade)", oldTag, t.ref.Tag))
+		return true
+	}
+	return false
+}
+
+// setScalar plans replacing scalar n's value.
+func (p *planner) setScalar(n *yaml.Node, t *target, value string) bool {
+	sp, err := p.src.scalarSpan(n)
+	if err != nil {
+		p.skip(n, t, err.Error())
+		return false
+	}
+	start, end, text := replacement(sp, value)
+	p.edits = append(p.edits, edit{start: start, end: end, text: text})
+	return true
+}
+
+func (p *planner) change(n *yaml.Node, t *target, from, to string) {
+	p.changes = append(p.changes, Change{File: p.name, Line: n.Line, Image: t.image, From: from, To: to})
+}
+
+// rewriteRef plans rewriting a whole written reference held by scalar n,
+// keeping its spelling of the name. prefix is text before the reference in
+// the scalar (an Argo CD "alias=").
+func (p *planner) rewriteRef(n *yaml.Node, t *target, prefix string, w imageref.Written) {
+	p.claimed[n] = true
+	nw := t.ref.Apply(w)
+	if nw == w || p.downgrade(n, t, w.Tag) {
+		return
+	}
+	if p.setScalar(n, t, prefix+nw.String()) {
+		p.change(n, t, w.Version(), nw.Version())
+	}
+}
+
+// imageScalar handles rule 1: any "image:" whose value is a reference.
+func (p *planner) imageScalar(n *yaml.Node) {
+	if p.claimed[n] {
+		return
+	}
+	w, ok := imageref.Split(n.Value)
+	if !ok {
+		return
+	}
+	if t := p.match(w.Name); t != nil {
+		p.rewriteRef(n, t, "", w)
+	}
+}
+
+// argoImage handles rule 4: Argo CD kustomize.images items, "[alias=]name[:tag][@digest]".
+func (p *planner) argoImage(n *yaml.Node) {
+	if n.Kind != yaml.ScalarNode || p.claimed[n] {
+		return
+	}
+	alias, ref, found := strings.Cut(n.Value, "=")
+	if !found {
+		alias, ref = "", n.Value
+	}
+	w, ok := imageref.Split(ref)
+	if !ok {
+		return
+	}
+	t := p.match(w.Name, alias)
+	if t == nil {
+		return
+	}
+	prefix := ""
+	if found {
+		prefix = alias + "="
+	}
+	p.rewriteRef(n, t, prefix, w)
+}
+
+// marker handles rule 5: a scalar marked "# bump: NAME" (whole reference) or
+// "# bump: NAME:tag" (the value is only the tag).
+func (p *planner) marker(n *yaml.Node, comments ...string) {
+	if p.claimed[n] {
+		return
+	}
+	for _, c := range comments {
+		arg, ok := markerArg(c)
+		if !ok {
+			continue
+		}
+		name, tagOnly := strings.CutSuffix(arg, ":tag")
+		t := p.match(name)
+		if t == nil {
+			continue
+		}
+		if !tagOnly {
+			if w, ok := imageref.Split(n.Value); ok {
+				p.rewriteRef(n, t, "", w)
+			} else {
+				p.claimed[n] = true
+				p.skip(n, t, "marked value is not an image reference")
+			}
+			return
+		}
+		p.claimed[n] = true
+		if t.ref.Tag == "" {
+			p.skip(n, t, "marked value is a tag but the image is given by digest only")
+			return
+		}
+		if n.Value == t.ref.Tag || p.downgrade(n, t, n.Value) {
+			return
+		}
+		if p.setScalar(n, t, t.ref.Tag) {
+			p.change(n, t, n.Value, t.ref.Tag)
+		}
+		return
+	}
+}
+
+func markerArg(comment string) (string, bool) {
+	for c := range strings.SplitSeq(comment, "\n") {
+		c = strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(c), "#"))
+		rest, ok := strings.CutPrefix(c, "bump:")
+		if !ok {
+			continue
+		}
+		if f := strings.Fields(rest); len(f) > 0 {
+			return f[0], true
+		}
+	}
+	return "", false
+}
+
+// helmMap handles rule 3: {registry?, repository, tag, digest?}.
+func (p *planner) helmMap(m *yaml.Node) {
+	repo, ok := scalar(lookup(m, "repository"))
+	if !ok || repo == "" {
+		return
+	}
+	tagNode := lookup(m, "tag")
+	if _, ok := scalar(tagNode); !ok {
+		return
+	}
+	name := repo
+	if reg, _ := scalar(lookup(m, "registry")); reg != "" {
+		name = strings.TrimSuffix(reg, "/") + "/" + repo
+	}
+	t := p.match(name)
+	if t == nil || p.claimed[tagNode] {
+		return
+	}
+	p.claimed[tagNode] = true
+	digestNode := lookup(m, "digest")
+	oldDigest, hasDigest := scalar(digestNode)
+	if hasDigest {
+		p.claimed[digestNode] = true
+	}
+	oldTag := tagNode.Value
+	from := imageref.JoinVersion(oldTag, oldDigest)
+	r := t.ref
+	newTag, newDigest := oldTag, oldDigest
+	switch {
+	case r.Tag != "" && r.Digest == "":
+		newTag, newDigest = r.Tag, ""
+	case r.Tag == "":
+		if !hasDigest {
+			p.skip(tagNode, t, "image map has no digest key for a digest-only bump")
+			return
+		}
+		newDigest = r.Digest
+	default:
+		newTag = r.Tag
+		if hasDigest {
+			newDigest = r.Digest
+		}
+	}
+	if newTag == oldTag && newDigest == oldDigest {
+		return
+	}
+	if newTag != oldTag && p.downgrade(tagNode, t, oldTag) {
+		return
+	}
+	if newTag != oldTag && tagNode.Value == "" && tagNode.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
+		p.skip(tagNode, t, "empty tag value; write tag: \"\" to let bump set it")
+		return
+	}
+	n := len(p.edits)
+	ok = (newTag == oldTag || p.setScalar(tagNode, t, newTag)) &&
+		(newDigest == oldDigest || p.setDigest(digestNode, t, newDigest))
+	if !ok {
+		p.edits = p.edits[:n]
+		return
+	}
+	p.change(tagNode, t, from, imageref.JoinVersion(newTag, newDigest))
+}
+
+// setDigest sets a Helm digest value; clearing a plain one writes "".
+func (p *planner) setDigest(n *yaml.Node, t *target, value string) bool {
+	if n.Value == "" && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
+		p.skip(n, t, "empty digest value; write digest: \"\" to let bump set it")
+		return false
+	}
+	return p.setScalar(n, t, value)
+}

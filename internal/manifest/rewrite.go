@@ -1,0 +1,255 @@
+package manifest
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Rewrite finds and rewrites the images of opts in fsys. It only reads fsys;
+// the new content of changed files is in the Result. Malformed YAML that
+// mentions an image fails the whole run (so nothing gets written) unless
+// opts.SkipInvalid is set. Rewrite is safe to call concurrently.
+func Rewrite(ctx context.Context, fsys fs.FS, opts Options) (*Result, error) {
+	e, err := newEngine(opts)
+	if err != nil {
+		return nil, err
+	}
+	roots, err := cleanRoots(opts.Paths)
+	if err != nil {
+		return nil, err
+	}
+	for _, root := range roots {
+		if err := checkRoot(fsys, root); err != nil {
+			return nil, err
+		}
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan string, 64)
+	var (
+		mu      sync.Mutex
+		res     Result
+		invalid []*ParseError
+		failure error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if failure == nil {
+			failure = err
+		}
+		mu.Unlock()
+		cancel()
+	}
+	// File reads are mostly syscalls; a couple of workers per core keeps the
+	// disk and the CPU busy without unbounded memory (one buffer each).
+	workers := min(4*runtime.GOMAXPROCS(0), 8)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			var buf []byte
+			for name := range jobs {
+				if ctx.Err() != nil {
+					continue
+				}
+				var (
+					f   File
+					out fileOutcome
+					err error
+				)
+				f, out, buf, err = e.readAndRewrite(fsys, name, buf)
+				if err != nil {
+					var pe *ParseError
+					if errors.As(err, &pe) {
+						mu.Lock()
+						invalid = append(invalid, pe)
+						mu.Unlock()
+						continue
+					}
+					fail(err)
+					continue
+				}
+				mu.Lock()
+				if f.Data != nil {
+					res.Files = append(res.Files, f)
+				}
+				res.Changes = append(res.Changes, out.changes...)
+				res.Skipped = append(res.Skipped, out.skips...)
+				mu.Unlock()
+			}
+		})
+	}
+
+	seen := map[string]bool{}
+	var walkErr error
+	for _, root := range roots {
+		walkErr = fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return fmt.Errorf("walk %s: %w", p, err)
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			switch {
+			case d.Type()&fs.ModeSymlink != 0:
+				if !seen[p] {
+					seen[p] = true
+					mu.Lock()
+					res.Skipped = append(res.Skipped, Skip{File: p, Reason: "symlink (not followed)"})
+					mu.Unlock()
+				}
+				return nil
+			case d.IsDir():
+				if d.Name() == ".git" {
+					return fs.SkipDir
+				}
+				return nil
+			case !d.Type().IsRegular() || !isManifestName(p) || seen[p]:
+				return nil
+			}
+			seen[p] = true
+			select {
+			case jobs <- p:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+		if walkErr != nil {
+			break
+		}
+	}
+	close(jobs)
+	wg.Wait()
+
+	if failure != nil {
+		return nil, failure
+	}
+	if walkErr != nil {
+		return nil, walkErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(invalid) > 0 {
+		slices.SortFunc(invalid, func(a, b *ParseError) int {
+			return cmp.Or(strings.Compare(a.File, b.File), a.Line-b.Line)
+		})
+		if len(invalid) == 1 {
+			return nil, invalid[0]
+		}
+		return nil, fmt.Errorf("%w (and %d more invalid files; --skip-invalid skips them)", invalid[0], len(invalid)-1)
+	}
+	slices.SortFunc(res.Files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	slices.SortStableFunc(res.Changes, func(a, b Change) int {
+		return cmp.Or(strings.Compare(a.File, b.File), a.Line-b.Line)
+	})
+	slices.SortStableFunc(res.Skipped, func(a, b Skip) int {
+		return cmp.Or(strings.Compare(a.File, b.File), a.Line-b.Line)
+	})
+	return &res, nil
+}
+
+type fileOutcome struct {
+	changes []Change
+	skips   []Skip
+}
+
+// readAndRewrite reads one file into buf (reused between files, so unchanged
+// files cost no allocation) and rewrites it. It returns the grown buffer.
+func (e *engine) readAndRewrite(fsys fs.FS, name string, buf []byte) (File, fileOutcome, []byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return File{}, fileOutcome{}, buf, fmt.Errorf("open %s: %w", name, err)
+	}
+	defer f.Close()
+	// No Stat here: the walk already saw a regular file, and one syscall less
+	// per file matters when most files are only screened. The limit is
+	// enforced on what is read.
+	limit := e.opts.maxFileSize()
+	if cap(buf) == 0 {
+		buf = make([]byte, 0, 16<<10)
+	}
+	b := bytes.NewBuffer(buf[:0])
+	n, err := b.ReadFrom(io.LimitReader(f, limit+1))
+	if err != nil {
+		return File{}, fileOutcome{}, buf, fmt.Errorf("read %s: %w", name, err)
+	}
+	data := b.Bytes()
+	buf = data[:0]
+	if n > limit {
+		return File{}, fileOutcome{skips: []Skip{{File: name, Reason: fmt.Sprintf("file larger than %d bytes", limit)}}}, buf, nil
+	}
+	out, changes, skips, err := e.file(name, data)
+	if err != nil {
+		return File{}, fileOutcome{}, buf, err
+	}
+	res := fileOutcome{changes: changes, skips: skips}
+	if out == nil {
+		return File{}, res, buf, nil
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return File{}, fileOutcome{}, buf, fmt.Errorf("stat %s: %w", name, err)
+	}
+	return File{Path: name, Data: out, Mode: st.Mode().Perm()}, res, buf, nil
+}
+
+// cleanRoots validates --path values: relative, inside the tree.
+func cleanRoots(paths []string) ([]string, error) {
+	if len(paths) == 0 {
+		return []string{"."}, nil
+	}
+	var roots []string
+	for _, p := range paths {
+		s := filepath.ToSlash(p)
+		if s == "" || path.IsAbs(s) || filepath.IsAbs(p) || filepath.VolumeName(p) != "" {
+			return nil, fmt.Errorf("path %q: must be relative to the repository root", p)
+		}
+		s = path.Clean(s)
+		if s == ".." || strings.HasPrefix(s, "../") || !fs.ValidPath(s) {
+			return nil, fmt.Errorf("path %q: escapes the repository", p)
+		}
+		if !slices.Contains(roots, s) {
+			roots = append(roots, s)
+		}
+	}
+	return roots, nil
+}
+
+// checkRoot makes sure a --path exists and reaches it without following a
+// symlink (fs.WalkDir would follow one given as its root).
+func checkRoot(fsys fs.FS, root string) error {
+	if root == "." {
+		return nil
+	}
+	if rl, ok := fsys.(fs.ReadLinkFS); ok {
+		parts := strings.Split(root, "/")
+		for i := range parts {
+			p := strings.Join(parts[:i+1], "/")
+			info, err := rl.Lstat(p)
+			if err != nil {
+				return fmt.Errorf("path %q: %w", root, err)
+			}
+			if info.Mode()&fs.ModeSymlink != 0 {
+				return fmt.Errorf("path %q: %s is a symlink, which bump does not follow", root, p)
+			}
+		}
+		return nil
+	}
+	if _, err := fs.Stat(fsys, root); err != nil {
+		return fmt.Errorf("path %q: %w", root, err)
+	}
+	return nil
+}
