@@ -1,0 +1,436 @@
+// Package bump orchestrates one run: get the tree (a local checkout or a
+// fresh in-memory clone), rewrite the image references, and then, as asked,
+// write the files, or commit, push and ensure one pull request. It owns the
+// "find, else create, else update" logic and the retry loop for lost races;
+// the packages below it each do one thing and know nothing of the flow.
+package bump
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/bump-gitops/bump/internal/forge"
+	"github.com/bump-gitops/bump/internal/gitrepo"
+	"github.com/bump-gitops/bump/internal/imageref"
+	"github.com/bump-gitops/bump/internal/manifest"
+)
+
+// Forge is what a run needs from a pull-request host. Adapters in
+// internal/forge/github and internal/forge/gitlab satisfy it.
+type Forge interface {
+	// FindPullRequest returns the open pull request from head into base, or nil.
+	FindPullRequest(ctx context.Context, head, base string) (*forge.PullRequest, error)
+	// CreatePullRequest opens one; it wraps forge.ErrExists when one for head is already open.
+	CreatePullRequest(ctx context.Context, spec forge.PullRequestSpec) (*forge.PullRequest, error)
+	UpdatePullRequest(ctx context.Context, pr *forge.PullRequest, spec forge.PullRequestSpec) (*forge.PullRequest, error)
+	// ListPullRequests returns the open pull requests into base.
+	ListPullRequests(ctx context.Context, base string) ([]forge.PullRequest, error)
+	ClosePullRequest(ctx context.Context, pr *forge.PullRequest, comment string) error
+}
+
+// APICommitter creates a commit on the forge's side (GitHub's
+// createCommitOnBranch), so the forge signs it; used by --commit-via-api.
+type APICommitter interface {
+	// CommitOnBranch points branch at baseSHA, adds one commit with files on
+	// top and returns the new commit's hash.
+	CommitOnBranch(ctx context.Context, branch, baseSHA string, files map[string][]byte, headline, body string) (string, error)
+}
+
+// Mode says how far a run goes after the rewrite.
+type Mode int
+
+const (
+	// WriteFiles rewrites the files of a local checkout in place.
+	WriteFiles Mode = iota
+	// CommitOnly commits on the head branch and goes no further (local checkout).
+	CommitOnly
+	// Push commits and pushes the head branch.
+	Push
+	// OpenPR commits, pushes and ensures one open pull request.
+	OpenPR
+)
+
+// Options is everything one run needs, already validated by the caller.
+type Options struct {
+	Images         []imageref.Ref
+	Paths          []string
+	SkipInvalid    bool
+	AllowDowngrade bool
+	DryRun         bool
+	Mode           Mode
+
+	// RepoURL is the manifests repository to clone; empty means the local
+	// checkout in Dir.
+	RepoURL string
+	Dir     string
+	Auth    gitrepo.Auth
+	// Secrets are scrubbed from every error (tokens, keys).
+	Secrets []string
+
+	// Base is the base branch; empty means the remote's default branch.
+	Base string
+	// PushToBase commits straight onto Base, with no head branch and no PR.
+	PushToBase bool
+	Templates  Templates
+	Author     gitrepo.Identity
+	SigningKey []byte
+	// CI describes the pipeline that runs bump, for links in the commit and PR.
+	CI CI
+
+	PR    forge.PullRequestSpec // labels, reviewers…; Base, Head, Title and Body are filled in by Run
+	Forge Forge
+	// Committer, when set, creates the commit through the forge's API
+	// instead of pushing a local one.
+	Committer APICommitter
+
+	// MaxAttempts bounds the retries after a lost push race (default 8).
+	MaxAttempts int
+	Log         *slog.Logger
+}
+
+// CI holds links to what triggered the run, when known.
+type CI struct {
+	SourceURL   string // the source commit that built the image
+	PipelineURL string // the pipeline or workflow run
+}
+
+func (o *Options) logger() *slog.Logger {
+	if o.Log != nil {
+		return o.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Run performs one bump and reports what it did.
+func Run(ctx context.Context, opts Options) (*Outcome, error) {
+	if len(opts.Images) == 0 {
+		return nil, errors.New("no image given")
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 8
+	}
+	var (
+		out *Outcome
+		err error
+	)
+	if opts.RepoURL == "" && opts.Mode == WriteFiles {
+		out, err = runLocal(ctx, opts)
+	} else {
+		out, err = runGit(ctx, opts)
+	}
+	if err != nil {
+		return nil, gitrepo.Scrub(err, opts.Secrets...)
+	}
+	return out, nil
+}
+
+func (o *Options) rewriteOptions() manifest.Options {
+	return manifest.Options{
+		Images:         o.Images,
+		Paths:          o.Paths,
+		SkipInvalid:    o.SkipInvalid,
+		AllowDowngrade: o.AllowDowngrade,
+	}
+}
+
+// runLocal rewrites the files of a checkout on disk, or only diffs them.
+func runLocal(ctx context.Context, opts Options) (*Outcome, error) {
+	fsys := os.DirFS(opts.Dir)
+	res, err := manifest.Rewrite(ctx, fsys, opts.rewriteOptions())
+	if err != nil {
+		return nil, err
+	}
+	out := newOutcome(res)
+	if opts.DryRun {
+		out.DryRun = true
+		out.Diff, err = unifiedDiff(fsys, res.Files)
+		return out, err
+	}
+	if err := manifest.WriteFiles(opts.Dir, res.Files); err != nil {
+		return nil, fmt.Errorf("write files: %w", err)
+	}
+	return out, nil
+}
+
+func newOutcome(res *manifest.Result) *Outcome {
+	return &Outcome{Changed: res.Changed(), Changes: res.Changes, Skipped: res.Skipped}
+}
+
+// runGit works on a git repository: a fresh clone of RepoURL, or the local
+// checkout when a commit was asked for. Each attempt starts from the latest
+// base, so a lost race is repaired by doing the whole bump again.
+func runGit(ctx context.Context, opts Options) (*Outcome, error) {
+	log := opts.logger()
+	repo, err := openRepo(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	var out *Outcome
+	for attempt := 1; ; attempt++ {
+		out, err = attemptGit(ctx, repo, opts)
+		if !errors.Is(err, gitrepo.ErrRejected) || attempt >= opts.MaxAttempts {
+			break
+		}
+		wait := backoff(attempt)
+		log.Info("push lost a race, retrying on the new tip", "attempt", attempt, "wait", wait)
+		if err := sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+		if _, _, err := repo.FetchBranch(ctx, repo.BaseBranch()); err != nil {
+			return nil, fmt.Errorf("refresh %s: %w", repo.BaseBranch(), err)
+		}
+	}
+	if err != nil {
+		if errors.Is(err, gitrepo.ErrRejected) {
+			return nil, fmt.Errorf("gave up after %d attempts: %w", opts.MaxAttempts, err)
+		}
+		return nil, err
+	}
+	if out.Pushed && opts.Mode == OpenPR && !opts.PushToBase {
+		pr, err := ensurePullRequest(ctx, opts, out)
+		if err != nil {
+			return out, fmt.Errorf("branch %s is pushed, but the pull request failed (a re-run completes it): %w", out.Branch, err)
+		}
+		out.PullRequest = pr
+	}
+	return out, nil
+}
+
+func openRepo(ctx context.Context, opts Options) (*gitrepo.Repo, error) {
+	if opts.RepoURL == "" {
+		return gitrepo.Open(ctx, opts.Dir, opts.Auth)
+	}
+	return gitrepo.Clone(ctx, gitrepo.CloneOptions{
+		URL:     opts.RepoURL,
+		Auth:    opts.Auth,
+		Branch:  opts.Base,
+		Secrets: opts.Secrets,
+	})
+}
+
+// backoff grows exponentially with full jitter, so racing pipelines spread out.
+func backoff(attempt int) time.Duration {
+	ceiling := 100 * time.Millisecond << min(attempt, 6)
+	return ceiling/2 + rand.N(ceiling/2)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// attemptGit is one try: read the base tree, rewrite, commit, push.
+func attemptGit(ctx context.Context, repo *gitrepo.Repo, opts Options) (*Outcome, error) {
+	log := opts.logger()
+	base := repo.BaseBranch()
+	baseCommit := repo.BaseCommit()
+	tree, err := repo.TreeFS(baseCommit)
+	if err != nil {
+		return nil, err
+	}
+	res, err := manifest.Rewrite(ctx, tree, opts.rewriteOptions())
+	if err != nil {
+		return nil, err
+	}
+	out := newOutcome(res)
+	out.Base = base
+	if opts.DryRun {
+		out.DryRun = true
+		out.Diff, err = unifiedDiff(tree, res.Files)
+		return out, err
+	}
+	if !res.Changed() {
+		log.Info("up to date", "base", base)
+		return out, nil
+	}
+
+	data := newTemplateData(opts, res, base)
+	branch := base
+	expected := baseCommit
+	if !opts.PushToBase {
+		if branch, err = render("branch", opts.Templates.Branch, defaultBranch, data); err != nil {
+			return nil, err
+		}
+		if err := gitrepo.ValidBranchName(branch); err != nil {
+			return nil, err
+		}
+		skip, head, err := checkHeadBranch(ctx, repo, opts, branch, baseCommit)
+		if err != nil {
+			return nil, err
+		}
+		if skip != "" {
+			out.Branch = branch
+			out.Note = skip
+			out.Changed = false
+			return out, nil
+		}
+		expected = head
+	}
+	data.Branch = branch
+	message, err := commitMessage(opts, data)
+	if err != nil {
+		return nil, err
+	}
+	out.Branch = branch
+
+	files := make(map[string][]byte, len(res.Files))
+	for _, f := range res.Files {
+		files[f.Path] = f.Data
+	}
+	if opts.Committer != nil && !opts.PushToBase {
+		headline, body := splitMessage(message)
+		sha, err := opts.Committer.CommitOnBranch(ctx, branch, baseCommit, files, headline, body)
+		if err != nil {
+			return nil, fmt.Errorf("commit on %s through the API: %w", branch, err)
+		}
+		out.Commit, out.Pushed = sha, true
+		return out, nil
+	}
+	commit, err := repo.Commit(ctx, gitrepo.CommitRequest{
+		Parent:     baseCommit,
+		Files:      files,
+		Message:    message,
+		Author:     opts.Author,
+		SigningKey: opts.SigningKey,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.Commit = commit
+	if opts.Mode == CommitOnly {
+		return out, repo.SetBranch(branch, commit)
+	}
+	if err := repo.Push(ctx, commit, branch, expected); err != nil {
+		return nil, err
+	}
+	out.Pushed = true
+	log.Info("pushed", "branch", branch, "commit", commit)
+	return out, nil
+}
+
+// checkHeadBranch looks at an existing head branch. It returns a reason to
+// stop when the branch already proposes a newer version (an older pipeline
+// finishing late must not replace it), and otherwise the branch's current
+// tip, which the push must find unchanged (the lease).
+func checkHeadBranch(ctx context.Context, repo *gitrepo.Repo, opts Options, branch, baseCommit string) (skip, head string, err error) {
+	head, exists, err := repo.FetchBranch(ctx, branch)
+	if err != nil || !exists {
+		return "", "", err
+	}
+	if opts.AllowDowngrade {
+		return "", head, nil
+	}
+	tree, err := repo.TreeFS(head)
+	if err != nil {
+		return "", "", err
+	}
+	// Rewrite the branch's tree with downgrades allowed, to see every
+	// version it proposes that ours would replace.
+	ro := opts.rewriteOptions()
+	ro.AllowDowngrade, ro.SkipInvalid = true, true
+	res, err := manifest.Rewrite(ctx, tree, ro)
+	if err != nil {
+		// The branch is ours to rebuild; an unreadable tip must not block it.
+		return "", head, nil
+	}
+	for _, c := range res.Changes {
+		if newer(c.From, c.To) {
+			return fmt.Sprintf("%s already proposes %s %s, newer than %s: left as it is (--allow-downgrade replaces it)", branch, c.Image, c.From, c.To), "", nil
+		}
+	}
+	return "", head, nil
+}
+
+// newer reports whether version a is a higher semver tag than b; digests
+// carry no order, so they never count as newer.
+func newer(a, b string) bool {
+	a, _, _ = strings.Cut(a, "@")
+	b, _, _ = strings.Cut(b, "@")
+	c, ok := imageref.CompareTags(a, b)
+	return ok && c > 0
+}
+
+// ensurePullRequest finds the open pull request for the head branch and
+// updates it, or opens one. Two runs racing to open it both end on the same one.
+func ensurePullRequest(ctx context.Context, opts Options, out *Outcome) (*PullRequest, error) {
+	if opts.Forge == nil {
+		return nil, errors.New("no forge configured")
+	}
+	data := newTemplateDataFromOutcome(opts, out)
+	spec := opts.PR
+	spec.Base, spec.Head = out.Base, out.Branch
+	var err error
+	if spec.Title, err = render("title", opts.Templates.Title, defaultTitle, data); err != nil {
+		return nil, err
+	}
+	if spec.Body, err = render("body", opts.Templates.Body, defaultBody, data); err != nil {
+		return nil, err
+	}
+	spec.Body += "\n" + marker(opts.Images)
+
+	pr, err := opts.Forge.FindPullRequest(ctx, spec.Head, spec.Base)
+	if err != nil {
+		return nil, fmt.Errorf("find pull request for %s: %w", spec.Head, err)
+	}
+	created := false
+	if pr == nil {
+		pr, err = opts.Forge.CreatePullRequest(ctx, spec)
+		if errors.Is(err, forge.ErrExists) {
+			// Another run opened it between our find and create.
+			if pr, err = opts.Forge.FindPullRequest(ctx, spec.Head, spec.Base); err == nil && pr == nil {
+				err = fmt.Errorf("the forge says a pull request for %s exists, but none is open", spec.Head)
+			}
+			if err == nil {
+				pr, err = opts.Forge.UpdatePullRequest(ctx, pr, spec)
+			}
+		} else {
+			created = err == nil
+		}
+	} else {
+		pr, err = opts.Forge.UpdatePullRequest(ctx, pr, spec)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pull request for %s: %w", spec.Head, err)
+	}
+	if err := closeSuperseded(ctx, opts, pr); err != nil {
+		opts.logger().Warn("could not close superseded pull requests", "err", err)
+	}
+	return &PullRequest{Number: pr.Number, URL: pr.URL, Created: created}, nil
+}
+
+// closeSuperseded closes bump's own older pull requests for the same images
+// when the branch template makes one branch per version; with the default
+// stable branch there is nothing to close.
+func closeSuperseded(ctx context.Context, opts Options, current *forge.PullRequest) error {
+	if !perVersionBranch(opts.Templates.Branch) {
+		return nil
+	}
+	prs, err := opts.Forge.ListPullRequests(ctx, current.Base)
+	if err != nil {
+		return err
+	}
+	mark := marker(opts.Images)
+	for i := range prs {
+		pr := &prs[i]
+		if pr.Number == current.Number || !containsLine(pr.Body, mark) {
+			continue
+		}
+		comment := fmt.Sprintf("Superseded by %s.", current.URL)
+		if err := opts.Forge.ClosePullRequest(ctx, pr, comment); err != nil {
+			return fmt.Errorf("close #%d: %w", pr.Number, err)
+		}
+	}
+	return nil
+}

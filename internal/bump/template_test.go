@@ -1,0 +1,90 @@
+package bump
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/bump-gitops/bump/internal/imageref"
+	"github.com/bump-gitops/bump/internal/manifest"
+)
+
+func mustRefs(t *testing.T, refs ...string) []imageref.Ref {
+	t.Helper()
+	var out []imageref.Ref
+	for _, s := range refs {
+		r, err := imageref.Parse(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func TestTemplatesDefaults(t *testing.T) {
+	opts := Options{
+		Images: mustRefs(t, "ghcr.io/acme/worker:v1.2.3", "ghcr.io/acme/api:v1.2.3"),
+		CI:     CI{SourceURL: "https://github.com/acme/api/commit/abc", PipelineURL: "https://github.com/acme/api/actions/runs/1"},
+	}
+	res := &manifest.Result{Changes: []manifest.Change{
+		{File: "apps/a|b.yaml", Line: 3, Image: "ghcr.io/acme/api", From: "v1.2.2", To: "v1.2.3"},
+	}}
+	d := newTemplateData(opts, res, "main")
+
+	branch, err := render("branch", "", defaultBranch, d)
+	if err != nil || branch != "bump/api+worker" {
+		t.Errorf("branch = %q, %v; want bump/api+worker", branch, err)
+	}
+	msg, err := commitMessage(opts, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantMsg := "chore(deploy): bump ghcr.io/acme/worker to v1.2.3, ghcr.io/acme/api to v1.2.3\n\n" +
+		"- apps/a|b.yaml:3 ghcr.io/acme/api v1.2.2 -> v1.2.3\n\n" +
+		"Source: https://github.com/acme/api/commit/abc\nPipeline: https://github.com/acme/api/actions/runs/1\n"
+	if msg != wantMsg {
+		t.Errorf("message:\n%s\nwant:\n%s", msg, wantMsg)
+	}
+	body, err := render("body", "", defaultBody, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The pipe in the file name must not split the table cell.
+	if !strings.Contains(body, `| apps/a\|b.yaml:3 | ghcr.io/acme/api | v1.2.2 | v1.2.3 |`) {
+		t.Errorf("body has no escaped table row:\n%s", body)
+	}
+	if !strings.Contains(body, "Pipeline: https://github.com/acme/api/actions/runs/1") {
+		t.Errorf("body lacks the pipeline link:\n%s", body)
+	}
+}
+
+func TestTemplateErrors(t *testing.T) {
+	d := newTemplateData(Options{Images: mustRefs(t, "nginx:1.27")}, &manifest.Result{}, "main")
+	if _, err := render("branch", "bump/{{.Nope}}", defaultBranch, d); err == nil {
+		t.Error("unknown field: no error")
+	}
+	if _, err := render("branch", "bump/{{", defaultBranch, d); err == nil {
+		t.Error("bad syntax: no error")
+	}
+	got, err := render("branch", "deploy/{{.Name}}-{{.Version}}", defaultBranch, d)
+	if err != nil || got != "deploy/nginx-1.27" {
+		t.Errorf("custom branch = %q, %v", got, err)
+	}
+	if !perVersionBranch("deploy/{{.Name}}-{{.Version}}") || perVersionBranch(defaultBranch) {
+		t.Error("perVersionBranch misjudges templates")
+	}
+}
+
+func TestMarker(t *testing.T) {
+	a := marker(mustRefs(t, "nginx:1", "ghcr.io/acme/api:v1"))
+	b := marker(mustRefs(t, "ghcr.io/acme/api:v2", "docker.io/library/nginx:2"))
+	if a != b {
+		t.Errorf("marker depends on order or spelling: %q vs %q", a, b)
+	}
+	if !containsLine("text\r\n"+a+"\r\n", a) || containsLine("x "+a, a) {
+		t.Error("containsLine")
+	}
+	if c := marker(mustRefs(t, "ghcr.io/acme/api:v1")); c == a {
+		t.Error("different image sets share a marker")
+	}
+}

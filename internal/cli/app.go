@@ -1,0 +1,98 @@
+// Package cli is bump's command line: flags and their environment
+// variables, validation, choice of forge and credentials, exit codes, and
+// the rendering of a run's Outcome as text, JSON, GitHub Actions outputs or
+// a GitLab dotenv report. It is the only user of urfave/cli.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1 // the run failed
+	exitUsage = 2 // the command line or configuration is wrong
+)
+
+// usageError marks a mistake in what the user asked for (exit code 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+const usageText = `bump --image NAME:TAG [--image …] [options]
+
+Examples:
+   # In a checkout: rewrite every reference to the image, show the diff first
+   bump --image ghcr.io/acme/api:v1.2.3 --dry-run
+   bump --image ghcr.io/acme/api:v1.2.3 --image ghcr.io/acme/worker:v1.2.3
+
+   # Pin a digest, only below one overlay, machine-readable output
+   bump --image ghcr.io/acme/api@sha256:… --path overlays/staging --output json
+
+   # In CI: clone the manifests repo, push bump/api and open or update its pull request
+   BUMP_TOKEN=… bump --image ghcr.io/acme/api:v1.2.3 --repo https://github.com/acme/manifests.git
+
+   # Straight onto the base branch, no pull request (retries lost races)
+   bump --image ghcr.io/acme/api:v1.2.3 --repo … --push-to-base
+
+Every flag can also be set with its BUMP_* environment variable (shown in brackets).`
+
+// Run runs bump with args (args[0] is the program name) and returns the exit code.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var runErr error
+	app := &cli.App{
+		Name:            "bump",
+		Usage:           "move container image tags in GitOps manifests, as a pull request",
+		UsageText:       usageText,
+		Flags:           append(flags(), &cli.BoolFlag{Name: "version", Category: catOutput, Usage: "print the version and exit"}),
+		HideHelpCommand: true,
+		Writer:          stdout,
+		ErrWriter:       stderr,
+		// urfave/cli would call os.Exit itself; errors are ours to map to exit codes.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError{err}
+		},
+		Action: func(c *cli.Context) error {
+			if c.Bool("version") {
+				fmt.Fprintln(stdout, versionString())
+				return nil
+			}
+			if c.NArg() > 0 {
+				return usagef("unexpected argument %q (images go in --image)", c.Args().First())
+			}
+			runErr = run(c, stdout, stderr)
+			return runErr
+		},
+	}
+	err := app.RunContext(ctx, args)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "bump: %s\n", oneLine(err.Error()))
+	var ue usageError
+	if errors.As(err, &ue) || (runErr == nil && !errors.Is(err, context.Canceled)) {
+		// A flag urfave/cli could not parse is a usage error too.
+		return exitUsage
+	}
+	return exitError
+}
+
+// oneLine keeps an error to one line: CI logs and annotations show the
+// first line, and a multi-line message from a server must not hide the rest.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\r", " ")), " ")
+}

@@ -1,0 +1,217 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/bump-gitops/bump/internal/bump"
+	"github.com/bump-gitops/bump/internal/forge"
+	"github.com/bump-gitops/bump/internal/forge/github"
+	"github.com/bump-gitops/bump/internal/gitrepo"
+)
+
+// withCredentials sets git auth and, when a pull request or an API commit
+// is wanted, the forge client. The token is used for both.
+func withCredentials(ctx context.Context, c *cli.Context, getenv func(string) string, opts *bump.Options, needForge bool) error {
+	repoURL := opts.RepoURL
+	if repoURL == "" {
+		u, err := gitrepo.OriginURL(opts.Dir)
+		if err != nil {
+			return err
+		}
+		repoURL = u
+	}
+	kind, repo, err := whichForge(c, getenv, repoURL, needForge)
+	if err != nil {
+		return err
+	}
+	apiURL := forgeURL(c, getenv, kind, repo)
+
+	token := c.String("token")
+	jobToken := kind == forge.GitLab && token != "" && token == getenv("CI_JOB_TOKEN")
+	if token != "" {
+		opts.Secrets = append(opts.Secrets, token)
+	}
+	if id := c.Int64("github-app-id"); id != 0 {
+		if kind != forge.GitHub {
+			return usagef("--github-app-id works with GitHub repositories only")
+		}
+		keyArg := c.String("github-app-key")
+		if keyArg == "" {
+			return usagef("--github-app-id needs --github-app-key (or BUMP_GITHUB_APP_KEY)")
+		}
+		key, err := secretArg("--github-app-key", keyArg)
+		if err != nil {
+			return err
+		}
+		opts.Secrets = append(opts.Secrets, string(key))
+		token, err = github.AppToken(ctx, github.AppOptions{BaseURL: apiURL, AppID: id, PrivateKey: key, Repo: repo})
+		if err != nil {
+			return fmt.Errorf("github app %d: %w", id, gitrepo.Scrub(err, opts.Secrets...))
+		}
+		opts.Secrets = append(opts.Secrets, token)
+		jobToken = false
+	}
+
+	if sshURL(repoURL) {
+		if err := sshAuth(c, opts); err != nil {
+			return err
+		}
+	} else if token != "" {
+		opts.Auth.Username = gitUsername(kind, jobToken)
+		opts.Auth.Password = token
+	}
+
+	if !needForge {
+		return nil
+	}
+	if token == "" {
+		return usagef("no token for %s: set BUMP_TOKEN (or GITHUB_TOKEN / GITLAB_TOKEN), pass --token, or use a GitHub App", repo)
+	}
+	switch kind {
+	case forge.GitHub:
+		gh, err := github.New(github.Options{BaseURL: apiURL, Token: token, Repo: repo})
+		if err != nil {
+			return err
+		}
+		opts.Forge = gh
+		if c.Bool("commit-via-api") {
+			opts.Committer = apiCommitter{gh}
+		}
+	case forge.GitLab:
+		if c.Bool("commit-via-api") {
+			return usagef("--commit-via-api is for GitHub; GitLab signs nothing on commit")
+		}
+		if jobToken && opts.Mode == bump.OpenPR {
+			return usagef("CI_JOB_TOKEN cannot push to another project or open merge requests: create a project access token with the api and write_repository scopes and pass it as GITLAB_TOKEN (or BUMP_TOKEN)")
+		}
+		return usagef("GitLab merge requests are not supported in this build: use --no-pr or --push-to-base")
+	}
+	opts.PR = forge.PullRequestSpec{
+		Labels:             splitList(c.StringSlice("label")),
+		Reviewers:          splitList(c.StringSlice("reviewer")),
+		Assignees:          splitList(c.StringSlice("assignee")),
+		Draft:              c.Bool("draft"),
+		AutoMerge:          c.Bool("auto-merge"),
+		MergeMethod:        c.String("merge-method"),
+		RemoveSourceBranch: c.Bool("remove-source-branch"),
+		Squash:             c.Bool("squash"),
+	}
+	switch opts.PR.MergeMethod {
+	case "merge", "squash", "rebase":
+	default:
+		return usagef("--merge-method %q: want merge, squash or rebase", opts.PR.MergeMethod)
+	}
+	return nil
+}
+
+// whichForge names the forge and the repository on it. Without a need for
+// the API an unknown host is fine: plain git needs no forge.
+func whichForge(c *cli.Context, getenv func(string) string, repoURL string, needForge bool) (forge.Kind, forge.Repo, error) {
+	repo, err := forge.ParseRepoURL(repoURL)
+	if err != nil {
+		if needForge {
+			return "", repo, usageError{err}
+		}
+		return "", repo, nil
+	}
+	if f := c.String("forge"); f != "" {
+		kind, err := forge.ParseKind(f)
+		if err != nil {
+			return "", repo, usageError{err}
+		}
+		return kind, repo, nil
+	}
+	kind, err := forge.Detect(repo.Host, getenv)
+	if err != nil && needForge {
+		return "", repo, usageError{err}
+	}
+	return kind, repo, nil
+}
+
+// forgeURL is the API base: the flag, else what the CI job says about its
+// own server when the repository lives there, else the public default.
+func forgeURL(c *cli.Context, getenv func(string) string, kind forge.Kind, repo forge.Repo) string {
+	if u := c.String("forge-url"); u != "" {
+		return u
+	}
+	switch kind {
+	case forge.GitHub:
+		if repo.Host != "github.com" && getenv("GITHUB_API_URL") != "" && sameHost(getenv("GITHUB_SERVER_URL"), repo.Host) {
+			return getenv("GITHUB_API_URL")
+		}
+		if repo.Host != "github.com" {
+			return "https://" + repo.Host + "/api/v3/"
+		}
+	case forge.GitLab:
+		if repo.Host != "gitlab.com" && getenv("CI_SERVER_URL") != "" && sameHost(getenv("CI_SERVER_URL"), repo.Host) {
+			return getenv("CI_SERVER_URL")
+		}
+		if repo.Host != "gitlab.com" {
+			return "https://" + repo.Host
+		}
+	}
+	return ""
+}
+
+func sameHost(rawURL, host string) bool {
+	u, err := url.Parse(rawURL)
+	return err == nil && strings.EqualFold(u.Hostname(), host)
+}
+
+// gitUsername is what each forge expects beside a token over HTTPS.
+func gitUsername(kind forge.Kind, jobToken bool) string {
+	switch {
+	case jobToken:
+		return "gitlab-ci-token"
+	case kind == forge.GitLab:
+		return "oauth2"
+	}
+	return "x-access-token"
+}
+
+func sshURL(u string) bool {
+	if strings.HasPrefix(u, "ssh://") {
+		return true
+	}
+	if strings.Contains(u, "://") || strings.HasPrefix(u, "/") || strings.HasPrefix(u, ".") {
+		return false
+	}
+	host, _, ok := strings.Cut(u, ":")
+	return ok && strings.Contains(host, "@")
+}
+
+func sshAuth(c *cli.Context, opts *bump.Options) error {
+	keyArg := c.String("ssh-key")
+	if keyArg == "" {
+		return usagef("ssh repository URL needs --ssh-key (or SSH_PRIVATE_KEY)")
+	}
+	key, err := secretArg("--ssh-key", keyArg)
+	if err != nil {
+		return err
+	}
+	hostsArg := c.String("ssh-known-hosts")
+	if hostsArg == "" {
+		return usagef("ssh needs --ssh-known-hosts (or SSH_KNOWN_HOSTS): bump never skips host key checks")
+	}
+	hosts := []byte(hostsArg)
+	if !strings.ContainsAny(hostsArg, " \n") {
+		if hosts, err = readFile("--ssh-known-hosts", hostsArg); err != nil {
+			return err
+		}
+	}
+	opts.Secrets = append(opts.Secrets, string(key))
+	opts.Auth.SSHKey, opts.Auth.KnownHosts = key, hosts
+	return nil
+}
+
+// apiCommitter adapts the GitHub client to bump.APICommitter.
+type apiCommitter struct{ gh *github.Client }
+
+func (a apiCommitter) CommitOnBranch(ctx context.Context, branch, baseSHA string, files map[string][]byte, headline, body string) (string, error) {
+	return a.gh.CommitOnBranch(ctx, github.CommitRequest{Branch: branch, BaseSHA: baseSHA, Files: files, Headline: headline, Body: body})
+}

@@ -1,0 +1,256 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/bump-gitops/bump/internal/bump"
+	"github.com/bump-gitops/bump/internal/gitrepo"
+	"github.com/bump-gitops/bump/internal/imageref"
+)
+
+// run turns the flags into bump.Options, runs, and renders the outcome.
+func run(c *cli.Context, stdout, stderr io.Writer) error {
+	log, err := newLogger(stderr, c.String("log-format"), c.Bool("verbose"))
+	if err != nil {
+		return err
+	}
+	format := c.String("output")
+	if format != "text" && format != "json" {
+		return usagef("--output %q: want text or json", format)
+	}
+	ctx := c.Context
+	if d := c.Duration("timeout"); d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+
+	opts, err := options(ctx, c, os.Getenv, log)
+	var out *bump.Outcome
+	if err == nil {
+		out, err = bump.Run(ctx, opts)
+		if errors.Is(err, context.DeadlineExceeded) && c.Duration("timeout") > 0 {
+			err = fmt.Errorf("timed out after %s: %w", c.Duration("timeout"), err)
+		}
+	}
+	if err != nil {
+		err = gitrepo.Scrub(err, opts.Secrets...)
+	}
+	if ghErr := githubActions(os.Getenv, stdout, out, err); ghErr != nil {
+		log.Warn("could not write GitHub Actions outputs", "err", ghErr)
+	}
+	if path := c.String("dotenv"); path != "" && out != nil {
+		if dErr := writeDotenv(path, out); dErr != nil && err == nil {
+			err = dErr
+		}
+	}
+	if out != nil {
+		if rErr := render(stdout, stderr, format, out); rErr != nil && err == nil {
+			err = rErr
+		}
+	}
+	return err
+}
+
+func newLogger(w io.Writer, format string, verbose bool) (*slog.Logger, error) {
+	level := slog.LevelWarn
+	if verbose {
+		level = slog.LevelDebug
+	}
+	ho := &slog.HandlerOptions{Level: level}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, ho)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, ho)), nil
+	}
+	return nil, usagef("--log-format %q: want text or json", format)
+}
+
+// options validates the command line and gathers credentials and CI context.
+func options(ctx context.Context, c *cli.Context, getenv func(string) string, log *slog.Logger) (bump.Options, error) {
+	opts := bump.Options{
+		Dir:            c.String("dir"),
+		RepoURL:        c.String("repo"),
+		SkipInvalid:    c.Bool("skip-invalid"),
+		AllowDowngrade: c.Bool("allow-downgrade"),
+		DryRun:         c.Bool("dry-run"),
+		Base:           c.String("base"),
+		PushToBase:     c.Bool("push-to-base"),
+		Templates: bump.Templates{
+			Branch:  c.String("branch"),
+			Message: c.String("message"),
+			Title:   c.String("title"),
+			Body:    c.String("body"),
+		},
+		CI:  ciLinks(getenv),
+		Log: log,
+	}
+	images := splitList(c.StringSlice("image"))
+	if len(images) == 0 {
+		return opts, usagef("no image given: pass --image NAME:TAG (or set BUMP_IMAGE)")
+	}
+	for _, s := range images {
+		ref, err := imageref.Parse(s)
+		if err != nil {
+			return opts, usageError{err}
+		}
+		opts.Images = append(opts.Images, ref)
+	}
+	for _, p := range splitList(c.StringSlice("path")) {
+		if filepath.IsAbs(p) || !filepath.IsLocal(p) {
+			return opts, usagef("--path %q must be relative and stay inside the repository", p)
+		}
+		opts.Paths = append(opts.Paths, filepath.ToSlash(filepath.Clean(p)))
+	}
+
+	mode, err := chooseMode(c)
+	if err != nil {
+		return opts, err
+	}
+	opts.Mode = mode
+	if opts.DryRun || mode == bump.WriteFiles {
+		// Nothing leaves the machine: no credentials needed.
+		if opts.RepoURL != "" {
+			return opts, withCredentials(ctx, c, getenv, &opts, false)
+		}
+		return opts, nil
+	}
+	if opts.PushToBase && mode == bump.OpenPR {
+		opts.Mode = bump.Push
+	}
+	if opts.Author, err = author(c.String("author"), getenv, opts.Dir, opts.RepoURL == ""); err != nil {
+		return opts, err
+	}
+	if key := c.String("signing-key"); key != "" {
+		if opts.SigningKey, err = secretArg("--signing-key", key); err != nil {
+			return opts, err
+		}
+		opts.Secrets = append(opts.Secrets, string(opts.SigningKey))
+	}
+	if mode == bump.CommitOnly {
+		return opts, nil
+	}
+	return opts, withCredentials(ctx, c, getenv, &opts, opts.Mode == bump.OpenPR || c.Bool("commit-via-api"))
+}
+
+// chooseMode: with --repo, bump goes all the way to a pull request unless
+// told to stop earlier; in a local checkout it only writes files unless
+// asked to go further.
+func chooseMode(c *cli.Context) (bump.Mode, error) {
+	remote := c.String("repo") != ""
+	switch {
+	case c.Bool("push-to-base"):
+		if c.Bool("commit-via-api") {
+			return 0, usagef("--commit-via-api works on the head branch; it cannot be combined with --push-to-base")
+		}
+		return bump.Push, nil
+	case c.Bool("no-pr"):
+		return bump.Push, nil
+	case remote || c.Bool("pr"):
+		return bump.OpenPR, nil
+	case c.Bool("push"):
+		return bump.Push, nil
+	case c.Bool("commit"):
+		return bump.CommitOnly, nil
+	}
+	return bump.WriteFiles, nil
+}
+
+// splitList accepts repeated flags as well as comma or newline separated
+// values, as GitHub Actions inputs are usually written.
+func splitList(in []string) []string {
+	var out []string
+	for _, v := range in {
+		for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
+			if f = strings.TrimSpace(f); f != "" {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// secretArg reads a flag that takes either a file name or the secret itself
+// (CI systems hand secrets over as variables, people as files).
+func secretArg(flag, v string) ([]byte, error) {
+	if strings.Contains(v, "-----BEGIN") {
+		return []byte(v), nil
+	}
+	b, err := os.ReadFile(v)
+	if err != nil {
+		// Never echo v: it may be a secret that merely lacks a PEM header.
+		return nil, usagef("%s: cannot read the key file (pass a file name or the PEM text itself)", flag)
+	}
+	return b, nil
+}
+
+// author picks the commit identity: the flag, then the CI system's bot or
+// user, then git config.
+func author(flag string, getenv func(string) string, dir string, local bool) (gitrepo.Identity, error) {
+	if flag != "" {
+		a, err := mail.ParseAddress(flag)
+		if err != nil || a.Name == "" {
+			return gitrepo.Identity{}, usagef("--author %q: want \"Name <email>\"", flag)
+		}
+		return gitrepo.Identity{Name: a.Name, Email: a.Address}, nil
+	}
+	if getenv("GITHUB_ACTIONS") == "true" {
+		return gitrepo.Identity{Name: "github-actions[bot]", Email: "41898282+github-actions[bot]@users.noreply.github.com"}, nil
+	}
+	if getenv("GITLAB_CI") == "true" && getenv("GITLAB_USER_NAME") != "" && getenv("GITLAB_USER_EMAIL") != "" {
+		return gitrepo.Identity{Name: getenv("GITLAB_USER_NAME"), Email: getenv("GITLAB_USER_EMAIL")}, nil
+	}
+	if !local {
+		dir = ""
+	}
+	if id, ok := gitrepo.ConfiguredIdentity(dir); ok {
+		return id, nil
+	}
+	return gitrepo.Identity{}, usagef("no commit author: pass --author \"Name <email>\" or set git config user.name and user.email")
+}
+
+// ciLinks finds the source commit and pipeline of the CI job running bump.
+func ciLinks(getenv func(string) string) bump.CI {
+	switch {
+	case getenv("GITHUB_ACTIONS") == "true":
+		server, repo := getenv("GITHUB_SERVER_URL"), getenv("GITHUB_REPOSITORY")
+		if server == "" || repo == "" {
+			return bump.CI{}
+		}
+		var ci bump.CI
+		if sha := getenv("GITHUB_SHA"); sha != "" {
+			ci.SourceURL = server + "/" + repo + "/commit/" + sha
+		}
+		if id := getenv("GITHUB_RUN_ID"); id != "" {
+			ci.PipelineURL = server + "/" + repo + "/actions/runs/" + id
+		}
+		return ci
+	case getenv("GITLAB_CI") == "true":
+		var ci bump.CI
+		if p, sha := getenv("CI_PROJECT_URL"), getenv("CI_COMMIT_SHA"); p != "" && sha != "" {
+			ci.SourceURL = p + "/-/commit/" + sha
+		}
+		ci.PipelineURL = getenv("CI_PIPELINE_URL")
+		return ci
+	}
+	return bump.CI{}
+}
+
+func readFile(flag, name string) ([]byte, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, usagef("%s: %v", flag, err)
+	}
+	return b, nil
+}

@@ -1,0 +1,272 @@
+// Package gitrepo is bump's only user of go-git. It clones a manifests
+// repository into memory (no work tree, so nothing is written to disk and
+// nothing is left behind), reads trees through io/fs, builds a commit as
+// objects, and pushes it with a lease. Errors never carry a credential.
+package gitrepo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/storage/memory"
+)
+
+// Sentinel errors, wrapped with what was being done.
+var (
+	// ErrRejected means the server refused a push because the ref moved:
+	// another run won the race. Retrying from the new tip is safe.
+	ErrRejected = errors.New("push rejected: the branch moved")
+	ErrAuth     = errors.New("authentication failed")
+	ErrNotFound = errors.New("repository not found")
+)
+
+// Identity is a commit author (also used as committer).
+type Identity struct{ Name, Email string }
+
+// CloneOptions says what to clone.
+type CloneOptions struct {
+	URL    string
+	Auth   Auth
+	Branch string // base branch; empty means the remote's default branch
+	// Secrets are extra strings to scrub from errors; the password is always scrubbed.
+	Secrets []string
+}
+
+// Repo is a clone held in memory, or an opened local checkout.
+type Repo struct {
+	repo    *git.Repository
+	url     string
+	auth    transport.AuthMethod
+	secrets []string
+
+	base       string
+	baseCommit plumbing.Hash
+	local      bool // an opened checkout: commits go to local refs
+}
+
+const remoteName = "origin"
+
+// Clone makes a shallow, single-branch clone of one branch into memory.
+func Clone(ctx context.Context, opts CloneOptions) (*Repo, error) {
+	auth, err := opts.Auth.method(opts.URL)
+	if err != nil {
+		return nil, err
+	}
+	r := &Repo{url: opts.URL, auth: auth, secrets: append(opts.Auth.secrets(), opts.Secrets...)}
+	co := &git.CloneOptions{
+		URL:          opts.URL,
+		Auth:         auth,
+		RemoteName:   remoteName,
+		SingleBranch: true,
+		Depth:        1,
+		NoCheckout:   true,
+		Tags:         git.NoTags,
+	}
+	if opts.Branch != "" {
+		co.ReferenceName = plumbing.NewBranchReferenceName(opts.Branch)
+	}
+	repo, err := git.CloneContext(ctx, memory.NewStorage(), nil, co)
+	if err != nil {
+		return nil, r.wrap(fmt.Sprintf("clone %s", redact(opts.URL)), err)
+	}
+	r.repo = repo
+	head, err := repo.Head()
+	if err != nil {
+		return nil, r.wrap(fmt.Sprintf("clone %s: resolve HEAD", redact(opts.URL)), err)
+	}
+	if !head.Name().IsBranch() {
+		return nil, fmt.Errorf("clone %s: HEAD is not a branch", redact(opts.URL))
+	}
+	r.base, r.baseCommit = head.Name().Short(), head.Hash()
+	return r, nil
+}
+
+// Open opens the checkout in dir, whose current branch becomes the base.
+func Open(ctx context.Context, dir string, auth Auth) (*Repo, error) {
+	repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true})
+	if err != nil {
+		return nil, fmt.Errorf("open git checkout %s: %w", dir, err)
+	}
+	head, err := repo.Head()
+	if err != nil {
+		return nil, fmt.Errorf("open git checkout %s: %w", dir, err)
+	}
+	if !head.Name().IsBranch() {
+		return nil, fmt.Errorf("open git checkout %s: HEAD is detached; check out a branch first", dir)
+	}
+	r := &Repo{repo: repo, local: true, base: head.Name().Short(), baseCommit: head.Hash(), secrets: auth.secrets()}
+	if rem, err := repo.Remote(remoteName); err == nil && len(rem.Config().URLs) > 0 {
+		r.url = rem.Config().URLs[0]
+		if r.auth, err = auth.method(r.url); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// BaseBranch is the branch the clone follows.
+func (r *Repo) BaseBranch() string { return r.base }
+
+// BaseCommit is the hash of the base branch's tip as last fetched.
+func (r *Repo) BaseCommit() string { return r.baseCommit.String() }
+
+// TreeFS returns a read-only view of a commit's tree.
+func (r *Repo) TreeFS(commit string) (*TreeFS, error) {
+	c, err := r.repo.CommitObject(plumbing.NewHash(commit))
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", short(commit), err)
+	}
+	tree, err := c.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("read tree of %s: %w", short(commit), err)
+	}
+	return &TreeFS{root: tree}, nil
+}
+
+// Parents returns the parent hashes of a commit; a shallow clone knows them
+// even though it lacks their objects.
+func (r *Repo) Parents(commit string) ([]string, error) {
+	c, err := r.repo.CommitObject(plumbing.NewHash(commit))
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", short(commit), err)
+	}
+	out := make([]string, len(c.ParentHashes))
+	for i, h := range c.ParentHashes {
+		out[i] = h.String()
+	}
+	return out, nil
+}
+
+// FetchBranch fetches the tip of a remote branch (depth 1) so that its tree
+// can be read. Fetching the base branch also moves BaseCommit, which is how
+// a retry starts again from the newest base.
+func (r *Repo) FetchBranch(ctx context.Context, branch string) (commit string, exists bool, err error) {
+	if r.url == "" {
+		return "", false, errors.New("fetch: the checkout has no origin remote")
+	}
+	head, exists, err := r.RemoteHead(ctx, branch)
+	if err != nil || !exists {
+		return "", exists, err
+	}
+	hash := plumbing.NewHash(head)
+	if _, err := r.repo.CommitObject(hash); err != nil {
+		tracking := plumbing.NewRemoteReferenceName(remoteName, branch)
+		spec := config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(branch), tracking))
+		err := r.repo.FetchContext(ctx, &git.FetchOptions{
+			RemoteName: remoteName,
+			RemoteURL:  r.url,
+			RefSpecs:   []config.RefSpec{spec},
+			Auth:       r.auth,
+			Depth:      1,
+			Tags:       git.NoTags,
+			Force:      true,
+		})
+		if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+			return "", false, r.wrap("fetch "+branch, err)
+		}
+		ref, err := r.repo.Reference(tracking, true)
+		if err != nil {
+			return "", false, r.wrap("fetch "+branch, err)
+		}
+		hash = ref.Hash()
+	}
+	if branch == r.base {
+		r.baseCommit = hash
+	}
+	return hash.String(), true, nil
+}
+
+// RemoteHead asks the remote where a branch points, without fetching.
+func (r *Repo) RemoteHead(ctx context.Context, branch string) (commit string, exists bool, err error) {
+	rem, err := r.repo.Remote(remoteName)
+	if err != nil {
+		return "", false, fmt.Errorf("list %s: %w", branch, err)
+	}
+	refs, err := rem.ListContext(ctx, &git.ListOptions{Auth: r.auth})
+	if err != nil {
+		return "", false, r.wrap("list remote branches", err)
+	}
+	want := plumbing.NewBranchReferenceName(branch)
+	for _, ref := range refs {
+		if ref.Name() == want {
+			return ref.Hash().String(), true, nil
+		}
+	}
+	return "", false, nil
+}
+
+// SetBranch points a local branch at commit (the local --commit mode).
+func (r *Repo) SetBranch(branch, commit string) error {
+	ref := plumbing.NewHashReference(plumbing.NewBranchReferenceName(branch), plumbing.NewHash(commit))
+	if err := r.repo.Storer.SetReference(ref); err != nil {
+		return fmt.Errorf("set branch %s: %w", branch, err)
+	}
+	return nil
+}
+
+// Push makes the remote branch point at commit, provided it still points
+// at expected ("" meaning it must not exist). The expected value travels
+// in the push itself, so the server refuses atomically if another run
+// moved the branch; that comes back as ErrRejected.
+func (r *Repo) Push(ctx context.Context, commit, branch, expected string) error {
+	if r.url == "" {
+		return errors.New("push: the checkout has no origin remote")
+	}
+	what := "push " + branch
+	// go-git pushes from a local ref and checks the lease against the
+	// remote-tracking ref, so both are set to what this push means.
+	src := plumbing.ReferenceName("refs/bump/push/" + branch)
+	if err := r.repo.Storer.SetReference(plumbing.NewHashReference(src, plumbing.NewHash(commit))); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer r.repo.Storer.RemoveReference(src)
+	dst := plumbing.NewBranchReferenceName(branch)
+	lease := &git.ForceWithLease{RefName: dst}
+	tracking := plumbing.ReferenceName("refs/remotes/" + remoteName + "/" + strings.TrimPrefix(src.String(), "refs/heads/"))
+	want := plumbing.ZeroHash
+	if expected != "" {
+		want = plumbing.NewHash(expected)
+		lease.Hash = want
+	}
+	if err := r.repo.Storer.SetReference(plumbing.NewHashReference(tracking, want)); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer r.repo.Storer.RemoveReference(tracking)
+
+	err := r.repo.PushContext(ctx, &git.PushOptions{
+		RemoteName:     remoteName,
+		RemoteURL:      r.url,
+		RefSpecs:       []config.RefSpec{config.RefSpec(fmt.Sprintf("+%s:%s", src, dst))},
+		Auth:           r.auth,
+		ForceWithLease: lease,
+	})
+	if errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return nil
+	}
+	if err != nil {
+		return r.wrap(what, err)
+	}
+	if r.local {
+		// Keep the checkout's view of the remote honest.
+		_ = r.repo.Storer.SetReference(plumbing.NewHashReference(plumbing.NewRemoteReferenceName(remoteName, branch), plumbing.NewHash(commit)))
+	}
+	return nil
+}
+
+func commitObject(repo *git.Repository, hash string) (*object.Commit, error) {
+	return repo.CommitObject(plumbing.NewHash(hash))
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}

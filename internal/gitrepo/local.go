@@ -1,0 +1,82 @@
+package gitrepo
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// OriginURL returns the URL of the origin remote of the checkout in dir.
+func OriginURL(dir string) (string, error) {
+	repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true})
+	if err != nil {
+		return "", fmt.Errorf("open git checkout %s: %w", dir, err)
+	}
+	rem, err := repo.Remote(remoteName)
+	if err != nil || len(rem.Config().URLs) == 0 {
+		return "", fmt.Errorf("checkout %s has no origin remote", dir)
+	}
+	return rem.Config().URLs[0], nil
+}
+
+// ConfiguredIdentity reads user.name and user.email from git config: the
+// checkout's own (when dir is not empty), then the global one.
+func ConfiguredIdentity(dir string) (Identity, bool) {
+	var id Identity
+	if dir != "" {
+		if repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true}); err == nil {
+			if cfg, err := repo.ConfigScoped(config.GlobalScope); err == nil {
+				id = Identity{Name: cfg.User.Name, Email: cfg.User.Email}
+			}
+		}
+	}
+	if id.Name == "" || id.Email == "" {
+		if cfg, err := config.LoadConfig(config.GlobalScope); err == nil {
+			if id.Name == "" {
+				id.Name = cfg.User.Name
+			}
+			if id.Email == "" {
+				id.Email = cfg.User.Email
+			}
+		}
+	}
+	return id, id.Name != "" && id.Email != ""
+}
+
+// ValidBranchName checks a branch name against git's ref-name rules, so a
+// template cannot produce a ref that git would refuse or misread.
+func ValidBranchName(name string) error {
+	bad := func(why string) error { return fmt.Errorf("invalid branch name %q: %s", name, why) }
+	switch {
+	case name == "":
+		return bad("empty")
+	case strings.HasPrefix(name, "-"):
+		return bad("starts with -")
+	case strings.HasPrefix(name, "/") || strings.HasSuffix(name, "/"):
+		return bad("starts or ends with /")
+	case strings.HasSuffix(name, "."):
+		return bad("ends with .")
+	case strings.Contains(name, ".."), strings.Contains(name, "//"), strings.Contains(name, "@{"):
+		return bad("contains .., // or @{")
+	case name == "@", name == "HEAD":
+		return bad("reserved name")
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f || strings.ContainsRune(" ~^:?*[\\", r) {
+			return bad(fmt.Sprintf("contains %q", r))
+		}
+	}
+	for _, seg := range strings.Split(name, "/") {
+		if strings.HasPrefix(seg, ".") || strings.HasSuffix(seg, ".lock") {
+			return bad("a component starts with . or ends with .lock")
+		}
+	}
+	if err := plumbing.NewBranchReferenceName(name).Validate(); err != nil {
+		return bad(err.Error())
+	}
+	return nil
+}
+
