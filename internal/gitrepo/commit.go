@@ -218,4 +218,3 @@ func sign(c *object.Commit, armoredKey []byte) (string, error) {
 	}
 	return sig.String(), nil
 }
-

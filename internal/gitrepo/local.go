@@ -79,4 +79,3 @@ func ValidBranchName(name string) error {
 	}
 	return nil
 }
-

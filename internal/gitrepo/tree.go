@@ -40,7 +40,6 @@ func (t *TreeFS) entry(op, name string) (*object.TreeEntry, error) {
 	return e, nil
 }
 
-
 // Open opens a file or directory.
 func (t *TreeFS) Open(name string) (fs.File, error) {
 	e, err := t.entry("open", name)
