@@ -266,17 +266,22 @@ func attemptGit(ctx context.Context, repo *gitrepo.Repo, opts Options) (*Outcome
 		if err := gitrepo.ValidBranchName(branch); err != nil {
 			return nil, err
 		}
-		skip, head, err := checkHeadBranch(ctx, repo, opts, branch, baseCommit)
+		hb, err := checkHeadBranch(ctx, repo, opts, branch, baseCommit)
 		if err != nil {
 			return nil, err
 		}
-		if skip != "" {
-			out.Branch = branch
-			out.Note = skip
-			out.Changed = false
+		out.Branch = branch
+		switch {
+		case hb.newer != "":
+			out.Note, out.Changed = hb.newer, false
+			return out, nil
+		case hb.current:
+			// Same base, same change: pushing again would only churn CI.
+			log.Info("branch already up to date", "branch", branch)
+			out.Commit, out.Pushed = hb.head, true
 			return out, nil
 		}
-		expected = head
+		expected = hb.head
 	}
 	data.Branch = branch
 	message, err := commitMessage(opts, data)
@@ -320,21 +325,25 @@ func attemptGit(ctx context.Context, repo *gitrepo.Repo, opts Options) (*Outcome
 	return out, nil
 }
 
-// checkHeadBranch looks at an existing head branch. It returns a reason to
-// stop when the branch already proposes a newer version (an older pipeline
-// finishing late must not replace it), and otherwise the branch's current
-// tip, which the push must find unchanged (the lease).
-func checkHeadBranch(ctx context.Context, repo *gitrepo.Repo, opts Options, branch, baseCommit string) (skip, head string, err error) {
+// headBranch is what an existing head branch means for this run.
+type headBranch struct {
+	head    string // its tip, which the push must find unchanged (the lease); "" when absent
+	newer   string // set when it already proposes a newer version: leave it alone
+	current bool   // it is exactly latest base + this bump already
+}
+
+// checkHeadBranch looks at an existing head branch. An older pipeline
+// finishing late must not replace a newer proposal, and an identical
+// re-run need not push at all.
+func checkHeadBranch(ctx context.Context, repo *gitrepo.Repo, opts Options, branch, baseCommit string) (headBranch, error) {
 	head, exists, err := repo.FetchBranch(ctx, branch)
 	if err != nil || !exists {
-		return "", "", err
+		return headBranch{}, err
 	}
-	if opts.AllowDowngrade {
-		return "", head, nil
-	}
+	hb := headBranch{head: head}
 	tree, err := repo.TreeFS(head)
 	if err != nil {
-		return "", "", err
+		return hb, err
 	}
 	// Rewrite the branch's tree with downgrades allowed, to see every
 	// version it proposes that ours would replace.
@@ -343,14 +352,21 @@ func checkHeadBranch(ctx context.Context, repo *gitrepo.Repo, opts Options, bran
 	res, err := manifest.Rewrite(ctx, tree, ro)
 	if err != nil {
 		// The branch is ours to rebuild; an unreadable tip must not block it.
-		return "", head, nil
+		return hb, nil
 	}
-	for _, c := range res.Changes {
-		if newer(c.From, c.To) {
-			return fmt.Sprintf("%s already proposes %s %s, newer than %s: left as it is (--allow-downgrade replaces it)", branch, c.Image, c.From, c.To), "", nil
+	if !opts.AllowDowngrade {
+		for _, c := range res.Changes {
+			if newer(c.From, c.To) {
+				hb.newer = fmt.Sprintf("%s already proposes %s %s, newer than %s: left as it is (--allow-downgrade replaces it)", branch, c.Image, c.From, c.To)
+				return hb, nil
+			}
 		}
 	}
-	return "", head, nil
+	if !res.Changed() {
+		parents, err := repo.Parents(head)
+		hb.current = err == nil && len(parents) == 1 && parents[0] == baseCommit
+	}
+	return hb, nil
 }
 
 // newer reports whether version a is a higher semver tag than b; digests

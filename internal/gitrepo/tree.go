@@ -7,6 +7,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -16,7 +17,12 @@ import (
 // TreeFS is a read-only io/fs view of a git tree, read straight from the
 // object store. Symlinks show as fs.ModeSymlink and are never followed,
 // and submodules (gitlinks) as empty directories.
-type TreeFS struct{ root *object.Tree }
+// It is safe for concurrent use: go-git's trees cache lookups in maps
+// without locks, so every walk through them holds mu; reading blobs does not.
+type TreeFS struct {
+	mu   sync.Mutex
+	root *object.Tree
+}
 
 var (
 	_ fs.ReadDirFS  = (*TreeFS)(nil)
@@ -33,7 +39,9 @@ func (t *TreeFS) entry(op, name string) (*object.TreeEntry, error) {
 	if name == "." {
 		return &object.TreeEntry{Name: ".", Mode: filemode.Dir, Hash: t.root.Hash}, nil
 	}
+	t.mu.Lock()
 	e, err := t.root.FindEntry(name)
+	t.mu.Unlock()
 	if err != nil {
 		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 	}
@@ -69,7 +77,9 @@ func (t *TreeFS) subtree(name string) (*object.Tree, error) {
 	if name == "." {
 		return t.root, nil
 	}
+	t.mu.Lock()
 	sub, err := t.root.Tree(name)
+	t.mu.Unlock()
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
