@@ -47,7 +47,8 @@ func (r *Repo) Commit(ctx context.Context, req CommitRequest) (string, error) {
 		}
 		changes[p] = data
 	}
-	treeHash, err := r.writeTree(ctx, root, "", changes)
+	var written []plumbing.Hash
+	treeHash, err := r.writeTree(ctx, root, "", changes, &written)
 	if err != nil {
 		return "", fmt.Errorf("commit: %w", err)
 	}
@@ -76,6 +77,12 @@ func (r *Repo) Commit(ctx context.Context, req CommitRequest) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("commit: store: %w", err)
 	}
+	r.mu.Lock()
+	if r.written == nil {
+		r.written = map[plumbing.Hash][]plumbing.Hash{}
+	}
+	r.written[h] = append(written, h)
+	r.mu.Unlock()
 	return h.String(), nil
 }
 
@@ -93,7 +100,7 @@ func validPath(p string) bool {
 
 // writeTree rewrites tree (at dir) with the changes below it and returns
 // the new tree's hash. Subtrees without changes are reused as they are.
-func (r *Repo) writeTree(ctx context.Context, tree *object.Tree, dir string, changes map[string][]byte) (plumbing.Hash, error) {
+func (r *Repo) writeTree(ctx context.Context, tree *object.Tree, dir string, changes map[string][]byte, written *[]plumbing.Hash) (plumbing.Hash, error) {
 	if err := ctx.Err(); err != nil {
 		return plumbing.ZeroHash, err
 	}
@@ -125,6 +132,7 @@ func (r *Repo) writeTree(ctx context.Context, tree *object.Tree, dir string, cha
 				return plumbing.ZeroHash, err
 			}
 			e.Hash = h
+			*written = append(*written, h)
 		case below[e.Name] != nil:
 			if e.Mode != filemode.Dir {
 				return plumbing.ZeroHash, fmt.Errorf("%s is not a directory", path.Join(dir, e.Name))
@@ -133,7 +141,7 @@ func (r *Repo) writeTree(ctx context.Context, tree *object.Tree, dir string, cha
 			if err != nil {
 				return plumbing.ZeroHash, fmt.Errorf("read %s: %w", path.Join(dir, e.Name), err)
 			}
-			if e.Hash, err = r.writeTree(ctx, sub, path.Join(dir, e.Name), below[e.Name]); err != nil {
+			if e.Hash, err = r.writeTree(ctx, sub, path.Join(dir, e.Name), below[e.Name], written); err != nil {
 				return plumbing.ZeroHash, err
 			}
 		}
@@ -156,7 +164,9 @@ func (r *Repo) writeTree(ctx context.Context, tree *object.Tree, dir string, cha
 	if err := nt.Encode(obj); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return r.repo.Storer.SetEncodedObject(obj)
+	h, err := r.repo.Storer.SetEncodedObject(obj)
+	*written = append(*written, h)
+	return h, err
 }
 
 // treeOrder is git's sort key: directories compare as if named "name/".

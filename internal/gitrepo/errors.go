@@ -26,6 +26,8 @@ var raceWords = []string{
 func classify(what string, err error) error {
 	msg := strings.ToLower(err.Error())
 	switch {
+	case errors.Is(err, ErrRejected):
+		return fmt.Errorf("%s: %w", what, err)
 	case errors.Is(err, git.ErrForceNeeded):
 		return fmt.Errorf("%s: %w", what, ErrRejected)
 	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed),

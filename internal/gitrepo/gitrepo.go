@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -49,6 +50,11 @@ type Repo struct {
 	base       string
 	baseCommit plumbing.Hash
 	local      bool // an opened checkout: commits go to local refs
+
+	mu sync.Mutex
+	// written holds, per commit made by Commit, every object it created:
+	// exactly what a push of that commit must send.
+	written map[plumbing.Hash][]plumbing.Hash
 }
 
 const remoteName = "origin"
@@ -220,6 +226,16 @@ func (r *Repo) Push(ctx context.Context, commit, branch, expected string) error 
 		return errors.New("push: the checkout has no origin remote")
 	}
 	what := "push " + branch
+	r.mu.Lock()
+	objects, known := r.written[plumbing.NewHash(commit)]
+	r.mu.Unlock()
+	if known && !r.local {
+		err := r.pushObjects(ctx, objects, plumbing.NewHash(commit), plumbing.NewBranchReferenceName(branch), plumbing.NewHash(expected))
+		if err != nil {
+			return r.wrap(what, err)
+		}
+		return nil
+	}
 	// go-git pushes from a local ref and checks the lease against the
 	// remote-tracking ref, so both are set to what this push means.
 	src := plumbing.ReferenceName("refs/bump/push/" + branch)

@@ -139,6 +139,20 @@ func (s *Server) CreateRepo(t testing.TB, name string, files map[string]string) 
 	return s.RepoURL(name)
 }
 
+// CreateRepoFromDir makes a bare repository "<name>.git" whose main branch
+// holds one commit with the files of dir, for large generated trees.
+func (s *Server) CreateRepoFromDir(t testing.TB, name, dir string) string {
+	t.Helper()
+	bare := s.RepoDir(name)
+	Git(t, "", "init", "-q", "--bare", "-b", "main", bare)
+	Git(t, bare, "config", "http.receivepack", "true")
+	Git(t, dir, "init", "-q", "-b", "main")
+	Git(t, dir, "add", "-A")
+	Git(t, dir, "commit", "-q", "-m", "initial")
+	Git(t, dir, "push", "-q", bare, "main")
+	return s.RepoURL(name)
+}
+
 // RepoURL is the clone URL of a repository.
 func (s *Server) RepoURL(name string) string { return s.URL + "/" + name + ".git" }
 
