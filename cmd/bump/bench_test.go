@@ -83,4 +83,3 @@ func maxRSS(cmd *exec.Cmd) int64 {
 	}
 	return 0
 }
-
