@@ -358,3 +358,80 @@ func TestRacingVersions(t *testing.T) {
 		t.Errorf("main holds:\n%s\nwant v1.3.10", got)
 	}
 }
+
+// TestRacingPullRequests runs 20 pull-request runs of one image with
+// shuffled versions at once: exactly one open pull request must remain,
+// and both it and its branch must carry the highest version.
+func TestRacingPullRequests(t *testing.T) {
+	e := newEnv(t)
+	versions := []int{13, 4, 19, 8, 1, 16, 11, 20, 6, 2, 15, 9, 18, 3, 12, 7, 17, 10, 5, 14}
+	var wg sync.WaitGroup
+	for _, v := range versions {
+		wg.Go(func() {
+			r := e.bump("--image", fmt.Sprintf("ghcr.io/acme/api:v2.0.%d", v))
+			if r.code != 0 {
+				t.Errorf("v2.0.%d: exit %d: %s", v, r.code, r.stderr)
+			}
+		})
+	}
+	wg.Wait()
+	var open []forgetest.GitHubPR
+	for _, pr := range e.gh.PullRequests() {
+		if pr.State == "open" {
+			open = append(open, pr)
+		}
+	}
+	if len(open) != 1 {
+		t.Fatalf("%d open pull requests, want 1: %+v", len(open), open)
+	}
+	if f := e.git.File(t, e.name, "bump/api", "apps/api/deployment.yaml"); !strings.Contains(f, "api:v2.0.20 #") {
+		t.Errorf("bump/api holds:\n%s", f)
+	}
+	if want := "chore(deploy): bump ghcr.io/acme/api to v2.0.20"; open[0].Title != want {
+		t.Errorf("title %q, want %q", open[0].Title, want)
+	}
+	if !strings.Contains(open[0].Body, "| v1.2.2 | v2.0.20 |") {
+		t.Errorf("body:\n%s", open[0].Body)
+	}
+}
+
+// TestParallelImagesOwnPullRequests runs 20 different images at once: each
+// gets its own branch and pull request.
+func TestParallelImagesOwnPullRequests(t *testing.T) {
+	e := newEnv(t)
+	files := map[string]string{}
+	for i := range 20 {
+		files[fmt.Sprintf("apps/svc%02d.yaml", i)] = fmt.Sprintf("image: ghcr.io/acme/svc%02d:v1.0.0\n", i)
+	}
+	e.git.Commit(t, e.name, "main", files, "twenty services")
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			r := e.bump("--image", fmt.Sprintf("ghcr.io/acme/svc%02d:v2.0.0", i))
+			if r.code != 0 {
+				t.Errorf("svc%02d: exit %d: %s", i, r.code, r.stderr)
+			}
+		})
+	}
+	wg.Wait()
+	prs := e.gh.PullRequests()
+	if len(prs) != 20 {
+		t.Fatalf("%d pull requests, want 20", len(prs))
+	}
+	heads := map[string]bool{}
+	for _, pr := range prs {
+		heads[pr.Head] = true
+		if n := strings.Count(pr.Body, "| v1.0.0 | v2.0.0 |"); n != 1 {
+			t.Errorf("%s body lists %d changes:\n%s", pr.Head, n, pr.Body)
+		}
+	}
+	for i := range 20 {
+		b := fmt.Sprintf("bump/svc%02d", i)
+		if !heads[b] {
+			t.Errorf("no pull request from %s", b)
+		}
+		if n := e.gitOut("rev-list", "--count", "main.."+b); n != "1" {
+			t.Errorf("%s has %s commits", b, n)
+		}
+	}
+}

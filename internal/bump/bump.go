@@ -193,7 +193,7 @@ func runGit(ctx context.Context, opts Options) (*Outcome, error) {
 		return nil, err
 	}
 	if out.Pushed && opts.Mode == OpenPR && !opts.PushToBase {
-		pr, err := ensurePullRequest(ctx, opts, out)
+		pr, err := ensurePullRequest(ctx, repo, opts, out)
 		if err != nil {
 			return out, fmt.Errorf("branch %s is pushed, but the pull request failed (a re-run completes it): %w", out.Branch, err)
 		}
@@ -379,51 +379,138 @@ func newer(a, b string) bool {
 }
 
 // ensurePullRequest finds the open pull request for the head branch and
-// updates it, or opens one. Two runs racing to open it both end on the same one.
-func ensurePullRequest(ctx context.Context, opts Options, out *Outcome) (*PullRequest, error) {
+// updates it, or opens one. Two runs racing to open it both end on the
+// same one. The pull request must describe what the branch holds when the
+// dust settles: a run that finds the branch moved on (a newer bump won the
+// race) describes the new tip instead, so a late update from a slower run
+// never leaves an older version in the title.
+func ensurePullRequest(ctx context.Context, repo *gitrepo.Repo, opts Options, out *Outcome) (*PullRequest, error) {
 	if opts.Forge == nil {
 		return nil, errors.New("no forge configured")
 	}
 	data := newTemplateDataFromOutcome(opts, out)
-	spec := opts.PR
-	spec.Base, spec.Head = out.Base, out.Branch
-	var err error
-	if spec.Title, err = render("title", opts.Templates.Title, defaultTitle, data); err != nil {
-		return nil, err
-	}
-	if spec.Body, err = render("body", opts.Templates.Body, defaultBody, data); err != nil {
-		return nil, err
-	}
-	spec.Body += "\n" + marker(opts.Images)
-
-	pr, err := opts.Forge.FindPullRequest(ctx, spec.Head, spec.Base)
-	if err != nil {
-		return nil, fmt.Errorf("find pull request for %s: %w", spec.Head, err)
-	}
-	created := false
-	if pr == nil {
-		pr, err = opts.Forge.CreatePullRequest(ctx, spec)
-		if errors.Is(err, forge.ErrExists) {
-			// Another run opened it between our find and create.
-			if pr, err = opts.Forge.FindPullRequest(ctx, spec.Head, spec.Base); err == nil && pr == nil {
-				err = fmt.Errorf("the forge says a pull request for %s exists, but none is open", spec.Head)
-			}
-			if err == nil {
-				pr, err = opts.Forge.UpdatePullRequest(ctx, pr, spec)
-			}
-		} else {
-			created = err == nil
+	commit := out.Commit
+	var (
+		pr      *forge.PullRequest
+		created bool
+	)
+	for range 3 {
+		spec, err := pullRequestSpec(opts, out, data)
+		if err != nil {
+			return nil, err
 		}
-	} else {
-		pr, err = opts.Forge.UpdatePullRequest(ctx, pr, spec)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("pull request for %s: %w", spec.Head, err)
+		p, c, err := upsertPullRequest(ctx, opts.Forge, spec)
+		if err != nil {
+			return nil, fmt.Errorf("pull request for %s: %w", spec.Head, err)
+		}
+		pr, created = p, created || c
+		head, exists, err := repo.RemoteHead(ctx, out.Branch)
+		if err != nil || !exists || head == commit {
+			break
+		}
+		opts.logger().Info("branch moved on while updating the pull request; describing the new tip", "branch", out.Branch, "tip", head)
+		commit = head
+		if data, err = describeBranch(ctx, repo, opts, out); err != nil {
+			return nil, err
+		}
 	}
 	if err := closeSuperseded(ctx, opts, pr); err != nil {
 		opts.logger().Warn("could not close superseded pull requests", "err", err)
 	}
 	return &PullRequest{Number: pr.Number, URL: pr.URL, Created: created}, nil
+}
+
+func pullRequestSpec(opts Options, out *Outcome, data *templateData) (forge.PullRequestSpec, error) {
+	spec := opts.PR
+	spec.Base, spec.Head = out.Base, out.Branch
+	var err error
+	if spec.Title, err = render("title", opts.Templates.Title, defaultTitle, data); err != nil {
+		return spec, err
+	}
+	if spec.Body, err = render("body", opts.Templates.Body, defaultBody, data); err != nil {
+		return spec, err
+	}
+	spec.Title = strings.TrimSpace(spec.Title)
+	spec.Body += "\n" + marker(opts.Images)
+	return spec, nil
+}
+
+// upsertPullRequest is "find, else create, else update", once.
+func upsertPullRequest(ctx context.Context, f Forge, spec forge.PullRequestSpec) (*forge.PullRequest, bool, error) {
+	pr, err := f.FindPullRequest(ctx, spec.Head, spec.Base)
+	if err != nil {
+		return nil, false, err
+	}
+	if pr != nil {
+		pr, err = f.UpdatePullRequest(ctx, pr, spec)
+		return pr, false, err
+	}
+	pr, err = f.CreatePullRequest(ctx, spec)
+	if !errors.Is(err, forge.ErrExists) {
+		return pr, err == nil, err
+	}
+	// Another run opened it between our find and create.
+	if pr, err = f.FindPullRequest(ctx, spec.Head, spec.Base); err != nil {
+		return nil, false, err
+	}
+	if pr == nil {
+		return nil, false, fmt.Errorf("the forge says a pull request from %s exists, but none is open", spec.Head)
+	}
+	pr, err = f.UpdatePullRequest(ctx, pr, spec)
+	return pr, false, err
+}
+
+// describeBranch builds the template data for whatever the head branch
+// holds now: the versions on its tip, as changes against the base.
+func describeBranch(ctx context.Context, repo *gitrepo.Repo, opts Options, out *Outcome) (*templateData, error) {
+	head, exists, err := repo.FetchBranch(ctx, out.Branch)
+	if err != nil {
+		return nil, err
+	}
+	if !exists {
+		return nil, fmt.Errorf("branch %s disappeared", out.Branch)
+	}
+	tree, err := repo.TreeFS(head)
+	if err != nil {
+		return nil, err
+	}
+	ro := opts.rewriteOptions()
+	ro.AllowDowngrade, ro.SkipInvalid = true, true
+	onBranch, err := manifest.Rewrite(ctx, tree, ro)
+	if err != nil {
+		return nil, err
+	}
+	// Where the branch differs from this run, its version is the From side.
+	images := make([]imageref.Ref, len(opts.Images))
+	for i, ref := range opts.Images {
+		images[i] = ref
+		for _, c := range onBranch.Changes {
+			if c.Image != ref.Familiar() || c.From == "" {
+				continue
+			}
+			sep := ":"
+			if strings.HasPrefix(c.From, "sha256:") {
+				sep = "@"
+			}
+			if r, err := imageref.Parse(ref.Familiar() + sep + c.From); err == nil {
+				images[i] = r
+			}
+			break
+		}
+	}
+	baseTree, err := repo.TreeFS(repo.BaseCommit())
+	if err != nil {
+		return nil, err
+	}
+	ro.Images = images
+	res, err := manifest.Rewrite(ctx, baseTree, ro)
+	if err != nil {
+		return nil, err
+	}
+	described := opts
+	described.Images = images
+	described.CI = CI{} // the links belong to the run that made that commit
+	return newTemplateData(described, res, out.Base), nil
 }
 
 // closeSuperseded closes bump's own older pull requests for the same images

@@ -157,6 +157,18 @@ func (r *Repo) FetchBranch(ctx context.Context, branch string) (commit string, e
 	if r.url == "" {
 		return "", false, errors.New("fetch: the checkout has no origin remote")
 	}
+	// Over stateless HTTP the ref advertisement and the object request are
+	// two requests; a push landing between them makes the server refuse
+	// the now-unadvertised tip ("not our ref"). Asking again is the cure.
+	for attempt := 1; ; attempt++ {
+		commit, exists, err = r.fetchBranch(ctx, branch)
+		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "not our ref") {
+			return commit, exists, err
+		}
+	}
+}
+
+func (r *Repo) fetchBranch(ctx context.Context, branch string) (string, bool, error) {
 	head, exists, err := r.RemoteHead(ctx, branch)
 	if err != nil || !exists {
 		return "", exists, err

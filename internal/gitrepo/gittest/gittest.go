@@ -6,6 +6,7 @@ package gittest
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -52,7 +53,9 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		t.Fatalf("git --exec-path: %v", err)
 	}
 	backend := &cgi.Handler{
-		Path: filepath.Join(strings.TrimSpace(string(execPath)), "git-http-backend"),
+		// The backend reports lost push races on stderr; they are expected.
+		Stderr: io.Discard,
+		Path:   filepath.Join(strings.TrimSpace(string(execPath)), "git-http-backend"),
 		Env: append(Env(t.TempDir()),
 			"GIT_PROJECT_ROOT="+s.root,
 			"GIT_HTTP_EXPORT_ALL=1",
