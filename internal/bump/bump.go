@@ -172,13 +172,21 @@ func runGit(ctx context.Context, opts Options) (*Outcome, error) {
 		return nil, err
 	}
 	var out *Outcome
+	transient := 0
 	for attempt := 1; ; attempt++ {
 		out, err = attemptGit(ctx, repo, opts)
-		if !errors.Is(err, gitrepo.ErrRejected) || attempt >= opts.MaxAttempts {
+		if errors.Is(err, gitrepo.ErrTransient) {
+			// A push whose answer was lost may have landed: the next
+			// attempt starts from the remote's state and finds out.
+			transient++
+			if transient >= maxTransient {
+				break
+			}
+		} else if !errors.Is(err, gitrepo.ErrRejected) || attempt >= opts.MaxAttempts {
 			break
 		}
 		wait := backoff(attempt)
-		log.Info("push lost a race, retrying on the new tip", "attempt", attempt, "wait", wait)
+		log.Info("push failed, retrying on the latest tip", "attempt", attempt, "wait", wait, "err", err)
 		if err := sleep(ctx, wait); err != nil {
 			return nil, err
 		}
@@ -189,6 +197,9 @@ func runGit(ctx context.Context, opts Options) (*Outcome, error) {
 	if err != nil {
 		if errors.Is(err, gitrepo.ErrRejected) {
 			return nil, fmt.Errorf("gave up after %d attempts: %w", opts.MaxAttempts, err)
+		}
+		if errors.Is(err, gitrepo.ErrTransient) {
+			return nil, fmt.Errorf("gave up after %d tries: %w", transient, err)
 		}
 		return nil, err
 	}
@@ -202,16 +213,31 @@ func runGit(ctx context.Context, opts Options) (*Outcome, error) {
 	return out, nil
 }
 
+// maxTransient bounds the tries after server or network failures.
+const maxTransient = 3
+
 func openRepo(ctx context.Context, opts Options) (*gitrepo.Repo, error) {
 	if opts.RepoURL == "" {
 		return gitrepo.Open(ctx, opts.Dir, opts.Auth)
 	}
-	return gitrepo.Clone(ctx, gitrepo.CloneOptions{
-		URL:     opts.RepoURL,
-		Auth:    opts.Auth,
-		Branch:  opts.Base,
-		Secrets: opts.Secrets,
-	})
+	for attempt := 1; ; attempt++ {
+		repo, err := gitrepo.Clone(ctx, gitrepo.CloneOptions{
+			URL:     opts.RepoURL,
+			Auth:    opts.Auth,
+			Branch:  opts.Base,
+			Secrets: opts.Secrets,
+		})
+		if !errors.Is(err, gitrepo.ErrTransient) {
+			return repo, err
+		}
+		if attempt == maxTransient {
+			return nil, fmt.Errorf("gave up after %d tries: %w", attempt, err)
+		}
+		opts.logger().Info("clone failed, retrying", "attempt", attempt, "err", err)
+		if err := sleep(ctx, backoff(attempt)); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // backoff grows exponentially with full jitter, so racing pipelines spread out.

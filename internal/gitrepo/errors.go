@@ -16,6 +16,12 @@ func (r *Repo) wrap(what string, err error) error {
 	return Scrub(classify(what, err), r.secrets...)
 }
 
+// Transient failures: the server or the network failed, not the request.
+var transientWords = []string{
+	"status code: 500", "status code: 502", "status code: 503", "status code: 504",
+	": eof", "unexpected eof", "connection reset", "broken pipe",
+}
+
 // Servers word a lost race in many ways; all of them mean "fetch and try again".
 var raceWords = []string{
 	"non-fast-forward", "fetch first", "incorrect old value", "stale info",
@@ -35,6 +41,11 @@ func classify(what string, err error) error {
 		return fmt.Errorf("%s: %w (check the token and that it may write to the repository)", what, ErrAuth)
 	case errors.Is(err, transport.ErrRepositoryNotFound), strings.Contains(msg, "repository not found"):
 		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	for _, w := range transientWords {
+		if strings.Contains(msg, w) {
+			return fmt.Errorf("%s: %w: %s", what, ErrTransient, err.Error())
+		}
 	}
 	for _, w := range raceWords {
 		if strings.Contains(msg, w) {

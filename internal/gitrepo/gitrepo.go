@@ -26,6 +26,9 @@ var (
 	ErrRejected = errors.New("push rejected: the branch moved")
 	ErrAuth     = errors.New("authentication failed")
 	ErrNotFound = errors.New("repository not found")
+	// ErrTransient means the server or the network failed (a 5xx, a
+	// dropped connection): the same request may well succeed again.
+	ErrTransient = errors.New("git server unavailable")
 )
 
 // Identity is a commit author (also used as committer).

@@ -339,6 +339,15 @@ func ghApplyFault(w http.ResponseWriter, r *http.Request, f *Fault) bool {
 	return true
 }
 
+// TokenValid reports whether the fake accepts tok: the configured token or
+// an installation token it minted. A git server in the same test can ask
+// it, as GitHub's git endpoint honours the same tokens as its API.
+func (g *GitHub) TokenValid(tok string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.tokens[tok]
+}
+
 // authenticated checks the token (Bearer or token scheme).
 func (g *GitHub) authenticated(r *http.Request) bool {
 	h := r.Header.Get("Authorization")

@@ -30,6 +30,7 @@ type Server struct {
 	requests atomic.Int64
 	mu       sync.Mutex
 	fault    func(w http.ResponseWriter, r *http.Request) bool
+	check    func(user, password string) bool
 }
 
 // Option configures a Server.
@@ -38,6 +39,12 @@ type Option func(*Server)
 // WithCredentials sets the user and password the server accepts.
 func WithCredentials(user, password string) Option {
 	return func(s *Server) { s.User, s.Password = user, password }
+}
+
+// WithTokenCheck makes the server accept any basic-auth password for
+// which valid returns true (for tokens minted during the test).
+func WithTokenCheck(valid func(user, password string) bool) Option {
+	return func(s *Server) { s.check = valid }
 }
 
 // NewServer starts a server that requires basic auth (default user
@@ -64,7 +71,11 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
 		user, pass, ok := r.BasicAuth()
-		if !ok || user != s.User || pass != s.Password {
+		valid := ok && user == s.User && pass == s.Password
+		if ok && !valid && s.check != nil {
+			valid = s.check(user, pass)
+		}
+		if !valid {
 			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
 			http.Error(w, "authentication required", http.StatusUnauthorized)
 			return

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bump-gitops/bump/internal/forge/forgetest"
+	"github.com/bump-gitops/bump/internal/gitrepo/gittest"
+)
+
+func TestGitHubApp(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemKey := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+
+	e := &env{t: t, name: "acme/manifests"}
+	// The git endpoint honours the installation tokens the API mints.
+	e.git = gittest.NewServer(t, gittest.WithCredentials("x-access-token", canary),
+		gittest.WithTokenCheck(func(_, pass string) bool { return e.gh.TokenValid(pass) }))
+	e.repo = e.git.CreateRepo(t, e.name, manifests)
+	e.gh = forgetest.NewGitHub(t, forgetest.GitHubOptions{
+		Owner: "acme", Repo: "manifests", Token: canary, AppID: 4711, AppKey: &key.PublicKey,
+		BranchExists: func(b string) bool { return e.git.Head(e.name, b) != "" },
+	})
+	base := newEnv(t)
+	e.binDir, e.vars = base.binDir, base.vars
+	e.vars = append(e.vars, "BUMP_FORGE_URL="+e.gh.URL(), "BUMP_TOKEN=", "BUMP_GITHUB_APP_ID=4711", "BUMP_GITHUB_APP_KEY="+pemKey)
+
+	r := e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.3"))
+	if !strings.Contains(r.stdout, "opened ") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	if len(e.gh.PullRequests()) != 1 || e.git.Head(e.name, "bump/api") == "" {
+		t.Fatal("no branch or pull request made with the app's token")
+	}
+	if strings.Contains(r.stdout+r.stderr, "PRIVATE KEY") {
+		t.Error("the app key leaked into the output")
+	}
+
+	// A wrong app id is one clear line.
+	r = e.run([]string{"BUMP_GITHUB_APP_ID=1"}, "--repo", e.repo, "--image", "ghcr.io/acme/api:v1.2.4")
+	if r.code == 0 || !strings.Contains(r.stderr, "github app 1") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Errorf("wrong app id: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+func TestCommitViaAPI(t *testing.T) {
+	e := newEnv(t)
+	e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.3", "--commit-via-api"))
+	if n := e.gitOut("rev-list", "--count", "main..bump/api"); n != "1" {
+		t.Fatalf("%s commits on bump/api", n)
+	}
+	if d := e.gitOut("diff", "--stat", "main", "bump/api"); !strings.Contains(d, "apps/api/deployment.yaml | 2 +-") || !strings.Contains(d, "1 file changed") {
+		t.Errorf("diff: %s", d)
+	}
+	if s := e.gitOut("log", "-1", "--format=%s", "bump/api"); s != "chore(deploy): bump ghcr.io/acme/api to v1.2.3" {
+		t.Errorf("subject %q", s)
+	}
+	if e.gh.Calls()["graphql/createCommitOnBranch"] != 1 || len(e.gh.PullRequests()) != 1 {
+		t.Errorf("calls %v", e.gh.Calls())
+	}
+	// Same result as a pushed commit: an identical re-run changes nothing.
+	head := e.git.Head(e.name, "bump/api")
+	e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.3", "--commit-via-api"))
+	if e.git.Head(e.name, "bump/api") != head || len(e.gh.PullRequests()) != 1 {
+		t.Error("re-run made another commit or pull request")
+	}
+}
+
+func TestRateLimitThenSuccess(t *testing.T) {
+	e := newEnv(t)
+	e.gh.InjectFault(forgetest.Fault{Operation: "pulls/create", Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"1"}}})
+	start := time.Now()
+	r := e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.3"))
+	if !strings.Contains(r.stdout, "opened ") || len(e.gh.PullRequests()) != 1 {
+		t.Fatalf("stdout:\n%s", r.stdout)
+	}
+	if time.Since(start) < time.Second {
+		t.Error("did not wait for Retry-After")
+	}
+}
+
+// A failure after the push leaves a branch; the re-run completes the pull
+// request without a second branch or pull request.
+func TestPullRequestFailureThenRerun(t *testing.T) {
+	e := newEnv(t)
+	e.gh.InjectFault(forgetest.Fault{Operation: "pulls/create", Status: http.StatusForbidden, Body: `{"message":"Resource not accessible by integration","documentation_url":"https://docs.github.com/rest"}`})
+	r := e.bump("--image", "ghcr.io/acme/api:v1.2.3")
+	if r.code == 0 {
+		t.Fatal("exit 0 despite the failed pull request")
+	}
+	if !strings.Contains(r.stderr, "a re-run completes it") || !strings.Contains(r.stderr, "Resource not accessible by integration") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	head := e.git.Head(e.name, "bump/api")
+	r = e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.3"))
+	if !strings.Contains(r.stdout, "opened ") || len(e.gh.PullRequests()) != 1 || e.git.Head(e.name, "bump/api") != head {
+		t.Errorf("re-run: %s (prs %d)", r.stdout, len(e.gh.PullRequests()))
+	}
+}
+
+func TestPerVersionBranchSupersedes(t *testing.T) {
+	e := newEnv(t)
+	tmpl := "deploy/{{.Name}}-{{.Version}}"
+	e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.3", "--branch", tmpl))
+	e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.4", "--branch", tmpl))
+	prs := e.gh.PullRequests()
+	if len(prs) != 2 {
+		t.Fatalf("%d pull requests", len(prs))
+	}
+	for _, pr := range prs {
+		switch pr.Head {
+		case "deploy/api-v1.2.3":
+			if pr.State != "closed" {
+				t.Errorf("older pull request is %s", pr.State)
+			}
+		case "deploy/api-v1.2.4":
+			if pr.State != "open" {
+				t.Errorf("newer pull request is %s", pr.State)
+			}
+		default:
+			t.Errorf("unexpected head %s", pr.Head)
+		}
+	}
+	if e.gh.Calls()["issues/create-comment"] != 1 {
+		t.Errorf("superseded comment calls: %v", e.gh.Calls())
+	}
+}
+
+func TestGitServerFaults(t *testing.T) {
+	e := newEnv(t)
+	onPush := func(f func(w http.ResponseWriter)) func(w http.ResponseWriter, r *http.Request) bool {
+		return func(w http.ResponseWriter, r *http.Request) bool {
+			if strings.HasSuffix(r.URL.Path, "/git-receive-pack") {
+				f(w)
+				return true
+			}
+			return false
+		}
+	}
+	faults := map[string]func(w http.ResponseWriter, r *http.Request) bool{
+		"500 on push": onPush(func(w http.ResponseWriter) { http.Error(w, "boom", http.StatusInternalServerError) }),
+		"dropped connection mid-push": onPush(func(w http.ResponseWriter) {
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
+		}),
+		"503 on clone": func(w http.ResponseWriter, r *http.Request) bool {
+			http.Error(w, "boom", http.StatusServiceUnavailable)
+			return true
+		},
+	}
+	for name, fault := range faults {
+		t.Run(name, func(t *testing.T) {
+			defer gittest.RunGit(e.git.RepoDir(e.name), nil, "update-ref", "-d", "refs/heads/fault/api")
+			// Once: bump retries and completes.
+			var hits atomic.Int32
+			e.git.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+				return hits.Load() == 0 && fault(w, r) && hits.Add(1) > 0
+			})
+			e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.3", "--no-pr", "--branch", "fault/{{.Name}}"))
+			if hits.Load() != 1 || e.git.Head(e.name, "fault/api") == "" {
+				t.Fatalf("fault hit %d times; branch %q", hits.Load(), e.git.Head(e.name, "fault/api"))
+			}
+			gittest.Git(t, e.git.RepoDir(e.name), "update-ref", "-d", "refs/heads/fault/api")
+
+			// Always: bounded retries, then one clear line, and no branch.
+			e.git.SetFault(fault)
+			r := e.bump("--image", "ghcr.io/acme/api:v1.2.3", "--no-pr", "--branch", "fault/{{.Name}}")
+			e.git.SetFault(nil)
+			if r.code == 0 {
+				t.Fatalf("exit 0 under a lasting fault:\n%s", r.stdout)
+			}
+			if lines := strings.Split(strings.TrimSpace(r.stderr), "\n"); len(lines) != 1 || !strings.Contains(r.stderr, "gave up after 3 tries") {
+				t.Errorf("stderr is not one line saying it gave up:\n%s", r.stderr)
+			}
+			if e.git.Head(e.name, "fault/api") != "" {
+				t.Fatal("a failed run left a branch")
+			}
+			// And a re-run completes.
+			e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.3", "--no-pr", "--branch", "fault/{{.Name}}"))
+			if e.git.Head(e.name, "fault/api") == "" {
+				t.Fatal("the re-run did not push")
+			}
+		})
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	e := newEnv(t)
+	e.git.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+		return true
+	})
+	start := time.Now()
+	r := e.bump("--image", "ghcr.io/acme/api:v1.2.3", "--timeout", "500ms")
+	if r.code == 0 || !strings.Contains(r.stderr, "timed out after 500ms") {
+		t.Errorf("exit %d\n%s", r.code, r.stderr)
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("took %v despite --timeout 500ms", d)
+	}
+}
