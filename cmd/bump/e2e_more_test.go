@@ -213,3 +213,44 @@ func TestTimeout(t *testing.T) {
 		t.Errorf("took %v despite --timeout 500ms", d)
 	}
 }
+
+// In a person's checkout, --commit and --push go further than rewriting
+// files: the commit lands on the head branch, the working tree is left as
+// it is, and --push sends that branch to origin.
+func TestLocalCommitAndPush(t *testing.T) {
+	e := newEnv(t)
+	work := t.TempDir()
+	u := strings.Replace(e.repo, "http://", "http://x-access-token:"+canary+"@", 1)
+	gittest.Git(t, "", "clone", "-q", u, work)
+	// The checkout's remote must not keep the token for this test's later checks.
+	gittest.Git(t, work, "remote", "set-url", "origin", e.repo)
+	before := e.git.File(t, e.name, "main", "apps/api/deployment.yaml")
+
+	r := e.ok(e.run(nil, "--dir", work, "--image", "ghcr.io/acme/api:v1.2.3", "--commit"))
+	if !strings.Contains(r.stdout, "committed ") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	if got := gittest.Git(t, work, "show", "bump/api:apps/api/deployment.yaml"); !strings.Contains(got, "api:v1.2.3 #") {
+		t.Errorf("bump/api holds:\n%s", got)
+	}
+	if n := gittest.Git(t, work, "rev-list", "--count", "main..bump/api"); n != "1" {
+		t.Errorf("%s commits on bump/api", n)
+	}
+	if status := gittest.Git(t, work, "status", "--porcelain"); status != "" {
+		t.Errorf("working tree changed: %s", status)
+	}
+	if e.git.Head(e.name, "bump/api") != "" {
+		t.Error("--commit pushed")
+	}
+
+	e.ok(e.run(nil, "--dir", work, "--image", "ghcr.io/acme/api:v1.2.3", "--push"))
+	if f := e.git.File(t, e.name, "bump/api", "apps/api/deployment.yaml"); !strings.Contains(f, "api:v1.2.3 #") {
+		t.Errorf("pushed bump/api holds:\n%s", f)
+	}
+	if e.git.File(t, e.name, "main", "apps/api/deployment.yaml") != before {
+		t.Error("main changed")
+	}
+	if cfg := gittest.Git(t, work, "config", "--list"); strings.Contains(cfg, canary) {
+		t.Error("the token was written into the checkout's config")
+	}
+}

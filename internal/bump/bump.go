@@ -292,9 +292,11 @@ func attemptGit(ctx context.Context, repo *gitrepo.Repo, opts Options) (*Outcome
 		if err := gitrepo.ValidBranchName(branch); err != nil {
 			return nil, err
 		}
-		hb, err := checkHeadBranch(ctx, repo, opts, branch, baseCommit)
-		if err != nil {
-			return nil, err
+		var hb headBranch
+		if opts.Mode != CommitOnly { // a local commit asks nothing of the remote
+			if hb, err = checkHeadBranch(ctx, repo, opts, branch, baseCommit); err != nil {
+				return nil, err
+			}
 		}
 		out.Branch = branch
 		switch {
