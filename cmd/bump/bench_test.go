@@ -54,13 +54,14 @@ func BenchmarkCloneBump(b *testing.B) {
 				b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
 				b.ReportMetric(float64(tree.Hits), "files-changed")
 			})
-			b.Run("git-clone-depth1", func(b *testing.B) {
+			gitClone := func(b *testing.B, extra ...string) {
 				u, _ := url.Parse(repo)
 				u.User = url.UserPassword(s.User, s.Password)
 				var rss int64
 				for range b.N {
 					dst := filepath.Join(b.TempDir(), "clone")
-					cmd := exec.Command("git", "clone", "-q", "--depth", "1", u.String(), dst)
+					args := append([]string{"clone", "-q", "--depth", "1"}, extra...)
+					cmd := exec.Command("git", append(args, u.String(), dst)...)
 					cmd.Env = env
 					if out, err := cmd.CombinedOutput(); err != nil {
 						b.Fatalf("git clone: %v\n%s", err, out)
@@ -71,7 +72,10 @@ func BenchmarkCloneBump(b *testing.B) {
 					b.StartTimer()
 				}
 				b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
-			})
+			}
+			b.Run("git-clone-depth1", func(b *testing.B) { gitClone(b) })
+			// Without the work tree: the network and pack part of a clone alone.
+			b.Run("git-clone-depth1-no-checkout", func(b *testing.B) { gitClone(b, "--no-checkout") })
 		})
 	}
 }
