@@ -119,13 +119,25 @@ func escapeData(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
 }
 
+// dotenvKeys name the outputs in a dotenv report. They avoid the names of
+// bump's own BUMP_* flag variables: GitLab exports a dotenv report into
+// later jobs, and BUMP_BRANCH or BUMP_COMMIT there would silently become
+// --branch and --commit for a later bump.
+var dotenvKeys = map[string]string{
+	"changed":   "BUMP_CHANGED",
+	"branch":    "BUMP_HEAD_BRANCH",
+	"commit":    "BUMP_COMMIT_SHA",
+	"pr-number": "BUMP_PR_NUMBER",
+	"pr-url":    "BUMP_PR_URL",
+	"changes":   "BUMP_CHANGES",
+}
+
 // writeDotenv writes the outcome for a GitLab CI dotenv report. Values are
 // single-line by construction (JSON is compact, names never hold newlines).
 func writeDotenv(path string, o *bump.Outcome) error {
 	var b strings.Builder
 	for _, kv := range outputs(o) {
-		key := "BUMP_" + strings.ToUpper(strings.ReplaceAll(kv[0], "-", "_"))
-		fmt.Fprintf(&b, "%s=%s\n", key, strings.NewReplacer("\n", " ", "\r", " ").Replace(kv[1]))
+		fmt.Fprintf(&b, "%s=%s\n", dotenvKeys[kv[0]], strings.NewReplacer("\n", " ", "\r", " ").Replace(kv[1]))
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("write dotenv %s: %w", path, err)
