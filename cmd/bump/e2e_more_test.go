@@ -308,3 +308,20 @@ func TestInterrupt(t *testing.T) {
 		t.Error("an interrupted run pushed")
 	}
 }
+
+func TestRemoteDryRun(t *testing.T) {
+	e := newEnv(t)
+	r := e.ok(e.run([]string{"BUMP_TOKEN=" + canary}, "--repo", e.repo, "--image", "ghcr.io/acme/api:v1.2.3", "--image", "ghcr.io/acme/web:1.10", "--dry-run"))
+	for _, want := range []string{
+		"+          image: ghcr.io/acme/api:v1.2.3 #",
+		"+    newTag: \"1.10\"\r",
+		"dry run: nothing written",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if refs := e.gitOut("for-each-ref", "--format=%(refname)"); refs != "refs/heads/main" || e.gh.TotalCalls() != 0 {
+		t.Errorf("a dry run pushed or called the API: %s, %d calls", refs, e.gh.TotalCalls())
+	}
+}
