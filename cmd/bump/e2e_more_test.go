@@ -101,6 +101,9 @@ func TestPullRequestFailureThenRerun(t *testing.T) {
 	if r.code == 0 {
 		t.Fatal("exit 0 despite the failed pull request")
 	}
+	if !strings.Contains(r.stdout, "pushed ") {
+		t.Errorf("the pushed branch is not reported:\n%s", r.stdout)
+	}
 	if !strings.Contains(r.stderr, "a re-run completes it") || !strings.Contains(r.stderr, "Resource not accessible by integration") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}

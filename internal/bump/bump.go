@@ -124,10 +124,9 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 	} else {
 		out, err = runGit(ctx, opts)
 	}
-	if err != nil {
-		return nil, gitrepo.Scrub(err, opts.Secrets...)
-	}
-	return out, nil
+	// out can come with err: a pushed branch whose pull request failed is
+	// still worth reporting.
+	return out, gitrepo.Scrub(err, opts.Secrets...)
 }
 
 func (o *Options) rewriteOptions() manifest.Options {

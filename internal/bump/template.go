@@ -88,15 +88,11 @@ func (d *templateData) Subject() string {
 	return strings.Join(parts, ", ")
 }
 
-var funcs = template.FuncMap{
-	"cell": markdownCell,
-}
-
 func render(name, text, fallback string, data *templateData) (string, error) {
 	if text == "" {
 		text = fallback
 	}
-	t, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(text)
+	t, err := template.New(name).Funcs(template.FuncMap{"cell": markdownCell}).Option("missingkey=error").Parse(text)
 	if err != nil {
 		return "", fmt.Errorf("parse %s template: %w", name, err)
 	}
