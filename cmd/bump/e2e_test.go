@@ -282,6 +282,8 @@ func TestErrorsAreOneLine(t *testing.T) {
 		{"no token", []string{"BUMP_TOKEN="}, []string{"--repo", e.repo}, "no token"},
 		{"unreachable", nil, []string{"--repo", "http://127.0.0.1:1/acme/manifests.git"}, "clone"},
 		{"bad image", nil, []string{"--repo", e.repo, "--image", "ghcr.io/acme/api:"}, "invalid image"},
+		{"branch template makes a bad ref", nil, []string{"--repo", e.repo, "--branch", "bump/{{.Name}}..{{.Version}}"}, "invalid branch name"},
+		{"branch template error", nil, []string{"--repo", e.repo, "--branch", "bump/{{.Nope}}"}, "branch template"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
