@@ -328,3 +328,46 @@ func TestRemoteDryRun(t *testing.T) {
 		t.Errorf("a dry run pushed or called the API: %s, %d calls", refs, e.gh.TotalCalls())
 	}
 }
+
+func TestGitLabMergeRequest(t *testing.T) {
+	e := newEnv(t)
+	e.name = "acme/platform/manifests"
+	e.git = gittest.NewServer(t, gittest.WithCredentials("oauth2", canary))
+	e.repo = e.git.CreateRepo(t, e.name, manifests)
+	lab := forgetest.NewGitLab(t, forgetest.GitLabOptions{Project: e.name, Token: canary, JobToken: "job-" + canary,
+		Users:        map[string]int64{"alice": 3},
+		BranchExists: func(b string) bool { return e.git.Head(e.name, b) != "" }})
+	e.vars = append(e.vars, "BUMP_FORGE=gitlab", "BUMP_FORGE_URL="+lab.URL())
+
+	r := e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.3", "--label", "deploy", "--reviewer", "alice",
+		"--remove-source-branch", "--squash", "--auto-merge", "--draft"))
+	mrs := lab.MergeRequests()
+	if len(mrs) != 1 {
+		t.Fatalf("%d merge requests", len(mrs))
+	}
+	mr := mrs[0]
+	if !strings.Contains(r.stdout, "opened "+lab.URL()+"/acme/platform/manifests/-/merge_requests/1") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	if mr.Source != "bump/api" || mr.Target != "main" || mr.Title != "Draft: chore(deploy): bump ghcr.io/acme/api to v1.2.3" ||
+		strings.Join(mr.Labels, ",") != "deploy" || len(mr.ReviewerIDs) != 1 || !mr.RemoveSourceBranch || !mr.Squash || !mr.AutoMerge {
+		t.Errorf("merge request: %+v", mr)
+	}
+	// A re-run with a newer version updates the same merge request.
+	lab.ResetCalls()
+	r = e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.4"))
+	if !strings.Contains(r.stdout, "updated ") || len(lab.MergeRequests()) != 1 || lab.TotalCalls() > 3 {
+		t.Errorf("re-run: %s (%d MRs, calls %v)", r.stdout, len(lab.MergeRequests()), lab.Calls())
+	}
+	if d := lab.MergeRequests()[0].Description; !strings.Contains(d, "| v1.2.2 | v1.2.4 |") {
+		t.Errorf("description:\n%s", d)
+	}
+	// CI_JOB_TOKEN cannot open merge requests: say which token to create.
+	r = e.run([]string{"BUMP_TOKEN=", "CI_JOB_TOKEN=job-" + canary}, "--repo", e.repo, "--image", "ghcr.io/acme/api:v1.2.5")
+	if r.code == 0 || !strings.Contains(r.stderr, "project access token with the api and write_repository scopes") {
+		t.Errorf("job token: exit %d\n%s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stderr, "job-") {
+		t.Error("the job token leaked")
+	}
+}

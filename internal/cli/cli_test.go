@@ -113,3 +113,21 @@ func TestExitCodes(t *testing.T) {
 		t.Errorf("malformed file: exit %d, want %d", code, exitError)
 	}
 }
+
+// CI systems hand unset inputs over as empty variables: they must mean
+// "the default", not an invalid value, and an empty BUMP_TOKEN must not
+// hide the next token variable.
+func TestEmptyVariablesMeanDefault(t *testing.T) {
+	for _, k := range []string{"BUMP_OUTPUT", "BUMP_LOG_FORMAT", "BUMP_DIR", "BUMP_MERGE_METHOD", "BUMP_DRY_RUN", "BUMP_TOKEN"} {
+		t.Setenv(k, "")
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("image: nginx:1.0\n"), 0o644)
+	var out, errb bytes.Buffer
+	if code := Run(context.Background(), []string{"bump", "--dir", dir, "--image", "nginx:1.1"}, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "a.yaml:1  nginx  1.0 → 1.1") {
+		t.Errorf("stdout: %s", out.String())
+	}
+}

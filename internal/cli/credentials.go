@@ -11,6 +11,7 @@ import (
 	"github.com/bump-gitops/bump/internal/bump"
 	"github.com/bump-gitops/bump/internal/forge"
 	"github.com/bump-gitops/bump/internal/forge/github"
+	"github.com/bump-gitops/bump/internal/forge/gitlab"
 	"github.com/bump-gitops/bump/internal/gitrepo"
 )
 
@@ -32,6 +33,15 @@ func withCredentials(ctx context.Context, c *cli.Context, getenv func(string) st
 	apiURL := forgeURL(c, getenv, kind, repo)
 
 	token := c.String("token")
+	if token == "" {
+		// urfave/cli takes the first variable that is set, even when empty;
+		// an Action input mapped to an empty BUMP_TOKEN must not hide GITHUB_TOKEN.
+		for _, k := range tokenVars {
+			if token = getenv(k); token != "" {
+				break
+			}
+		}
+	}
 	jobToken := kind == forge.GitLab && token != "" && token == getenv("CI_JOB_TOKEN")
 	if token != "" {
 		opts.Secrets = append(opts.Secrets, token)
@@ -89,7 +99,11 @@ func withCredentials(ctx context.Context, c *cli.Context, getenv func(string) st
 		if jobToken && opts.Mode == bump.OpenPR {
 			return usagef("CI_JOB_TOKEN cannot push to another project or open merge requests: create a project access token with the api and write_repository scopes and pass it as GITLAB_TOKEN (or BUMP_TOKEN)")
 		}
-		return usagef("GitLab merge requests are not supported in this build: use --no-pr or --push-to-base")
+		gl, err := gitlab.New(gitlab.Options{BaseURL: apiURL, Token: token, JobToken: jobToken, Repo: repo})
+		if err != nil {
+			return err
+		}
+		opts.Forge = gl
 	}
 	opts.PR = forge.PullRequestSpec{
 		Labels:             splitList(c.StringSlice("label")),
@@ -97,7 +111,7 @@ func withCredentials(ctx context.Context, c *cli.Context, getenv func(string) st
 		Assignees:          splitList(c.StringSlice("assignee")),
 		Draft:              c.Bool("draft"),
 		AutoMerge:          c.Bool("auto-merge"),
-		MergeMethod:        c.String("merge-method"),
+		MergeMethod:        orDefault(c, "merge-method", "squash"),
 		RemoveSourceBranch: c.Bool("remove-source-branch"),
 		Squash:             c.Bool("squash"),
 	}
@@ -108,6 +122,9 @@ func withCredentials(ctx context.Context, c *cli.Context, getenv func(string) st
 	}
 	return nil
 }
+
+// tokenVars are where a token may come from, in order.
+var tokenVars = []string{"BUMP_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "GITLAB_TOKEN", "CI_JOB_TOKEN"}
 
 // whichForge names the forge and the repository on it. Without a need for
 // the API an unknown host is fine: plain git needs no forge.

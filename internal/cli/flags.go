@@ -89,7 +89,7 @@ func flags() []cli.Flag {
 			Usage: "GitLab: squash commits when the merge request is merged"},
 
 		// Credentials.
-		&cli.StringFlag{Name: "token", Category: catAuth, EnvVars: env("TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "GITLAB_TOKEN", "CI_JOB_TOKEN"),
+		&cli.StringFlag{Name: "token", Category: catAuth, EnvVars: tokenVars,
 			Usage: "token for git over HTTPS and the forge API"},
 		&cli.StringFlag{Name: "ssh-key", Category: catAuth, EnvVars: env("SSH_KEY", "SSH_PRIVATE_KEY"),
 			Usage: "SSH private key `FILE` (or the key itself) for ssh repository URLs"},

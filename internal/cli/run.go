@@ -20,11 +20,11 @@ import (
 
 // run turns the flags into bump.Options, runs, and renders the outcome.
 func run(c *cli.Context, stdout, stderr io.Writer) error {
-	log, err := newLogger(stderr, c.String("log-format"), c.Bool("verbose"))
+	log, err := newLogger(stderr, orDefault(c, "log-format", "text"), c.Bool("verbose"))
 	if err != nil {
 		return err
 	}
-	format := c.String("output")
+	format := orDefault(c, "output", "text")
 	if format != "text" && format != "json" {
 		return usagef("--output %q: want text or json", format)
 	}
@@ -80,7 +80,7 @@ func newLogger(w io.Writer, format string, verbose bool) (*slog.Logger, error) {
 // options validates the command line and gathers credentials and CI context.
 func options(ctx context.Context, c *cli.Context, getenv func(string) string, log *slog.Logger) (bump.Options, error) {
 	opts := bump.Options{
-		Dir:            c.String("dir"),
+		Dir:            orDefault(c, "dir", "."),
 		RepoURL:        c.String("repo"),
 		SkipInvalid:    c.Bool("skip-invalid"),
 		AllowDowngrade: c.Bool("allow-downgrade"),
@@ -253,4 +253,13 @@ func readFile(flag, name string) ([]byte, error) {
 		return nil, usagef("%s: %v", flag, err)
 	}
 	return b, nil
+}
+
+// orDefault reads a string flag, falling back to def when it is set but
+// empty: CI systems pass unset inputs as empty variables.
+func orDefault(c *cli.Context, name, def string) string {
+	if v := c.String(name); v != "" {
+		return v
+	}
+	return def
 }
