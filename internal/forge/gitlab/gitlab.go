@@ -181,9 +181,10 @@ func (c *Client) ClosePullRequest(ctx context.Context, pr *forge.PullRequest, co
 // autoMerge asks GitLab to merge when the pipeline succeeds. Both fields
 // are sent: auto_merge for current servers, the older name for the rest.
 func (c *Client) autoMerge(ctx context.Context, iid int) error {
-	_, _, err := c.api.MergeRequests.AcceptMergeRequest(c.project, int64(iid), &gl.AcceptMergeRequestOptions{
-		AutoMerge: gl.Ptr(true), MergeWhenPipelineSucceeds: gl.Ptr(true),
-	}, gl.WithContext(ctx))
+	opt := &gl.AcceptMergeRequestOptions{AutoMerge: gl.Ptr(true)}
+	//lint:ignore SA1019 GitLab before 17.11 knows only the deprecated name.
+	opt.MergeWhenPipelineSucceeds = gl.Ptr(true)
+	_, _, err := c.api.MergeRequests.AcceptMergeRequest(c.project, int64(iid), opt, gl.WithContext(ctx))
 	if err != nil {
 		return c.wrap(err, fmt.Sprintf("enable auto-merge on !%d", iid))
 	}
