@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# bump's container image: a static, trimmed, version-stamped binary on
+# distroless, as a non-root user.
+#
+#   docker build --build-arg VERSION=v1.2.3 --build-arg COMMIT=$(git rev-parse HEAD) \
+#     --build-arg DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ) -t bump .
+#   docker build --target debug -t bump:debug .   # with a shell, for GitLab CI `script`
+
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+ENV CGO_ENABLED=0 GOTOOLCHAIN=local
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=dev
+ARG COMMIT=none
+ARG DATE=unknown
+RUN go build -trimpath -ldflags "-s -w -X github.com/bump-gitops/bump/internal/cli.version=${VERSION} -X github.com/bump-gitops/bump/internal/cli.commit=${COMMIT} -X github.com/bump-gitops/bump/internal/cli.date=${DATE}" -o /out/bump ./cmd/bump
+
+# GitLab runs `script` lines in a shell; distroless's debug image has busybox.
+FROM gcr.io/distroless/static-debian12:debug-nonroot AS debug
+COPY --from=build /out/bump /bump
+COPY --from=build /out/bump /usr/local/bin/bump
+USER nonroot:nonroot
+ENTRYPOINT ["/bump"]
+
+FROM gcr.io/distroless/static-debian12:nonroot
+ARG VERSION=dev
+ARG COMMIT=none
+LABEL org.opencontainers.image.title="bump" \
+      org.opencontainers.image.description="Move container image tags in GitOps manifests, as a pull request" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${COMMIT}" \
+      org.opencontainers.image.source="https://github.com/OWNER/bump"
+COPY --from=build /out/bump /bump
+USER nonroot:nonroot
+ENTRYPOINT ["/bump"]
