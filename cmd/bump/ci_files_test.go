@@ -75,7 +75,7 @@ func TestGitLabTemplateScript(t *testing.T) {
 	gitlab := map[string]string{
 		"GITLAB_CI": "true", "CI": "true", "CI_REGISTRY_IMAGE": "ghcr.io/acme/api", "CI_COMMIT_SHORT_SHA": "v1.2.3",
 		"CI_PROJECT_URL": "https://gitlab.example.com/acme/api", "CI_COMMIT_SHA": "0123abc",
-		"CI_PIPELINE_URL": "https://gitlab.example.com/acme/api/-/pipelines/7",
+		"CI_PIPELINE_URL":  "https://gitlab.example.com/acme/api/-/pipelines/7",
 		"GITLAB_USER_NAME": "Ci User", "GITLAB_USER_EMAIL": "ci@example.com",
 		"PATH": bin + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME": work,
 	}
