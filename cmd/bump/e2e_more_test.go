@@ -371,3 +371,51 @@ func TestGitLabMergeRequest(t *testing.T) {
 		t.Error("the job token leaked")
 	}
 }
+
+// The manifests repo's own .bump.yaml sets what teams would repeat in
+// every pipeline; --env picks an environment; flags override the file.
+func TestConfigFileInRepo(t *testing.T) {
+	e := newEnv(t)
+	e.git.Commit(t, e.name, "main", map[string]string{".bump.yaml": `version: 1
+labels: [deploy]
+environments:
+  web-only:
+    paths: [apps/web]
+    labels: [deploy, web]
+`}, "config")
+	e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.3", "--image", "ghcr.io/acme/web:1.10", "--env", "web-only"))
+	prs := e.gh.PullRequests()
+	if len(prs) != 1 {
+		t.Fatalf("%d pull requests", len(prs))
+	}
+	if strings.Join(prs[0].Labels, ",") != "deploy,web" {
+		t.Errorf("labels %v, want the environment's", prs[0].Labels)
+	}
+	if d := e.gitOut("diff", "--name-only", "main", prs[0].Head); d != "apps/web/kustomization.yaml" {
+		t.Errorf("changed %q, want only the environment's paths", d)
+	}
+
+	// A flag wins over the file.
+	e2 := newEnv(t)
+	e2.git.Commit(t, e2.name, "main", map[string]string{".bump.yaml": "version: 1\nlabels: [from-file]\n"}, "config")
+	e2.ok(e2.bump("--image", "ghcr.io/acme/api:v1.2.3", "--label", "from-flag"))
+	if l := e2.gh.PullRequests()[0].Labels; strings.Join(l, ",") != "from-flag" {
+		t.Errorf("labels %v, want the flag's", l)
+	}
+
+	// A broken file is one line naming file and line; nothing is pushed.
+	e3 := newEnv(t)
+	e3.git.Commit(t, e3.name, "main", map[string]string{".bump.yaml": "version: 1\nlables: [x]\n"}, "config")
+	r := e3.bump("--image", "ghcr.io/acme/api:v1.2.3")
+	if r.code != 2 || strings.TrimSpace(r.stderr) != `bump: .bump.yaml:2: unknown key "lables"` {
+		t.Errorf("exit %d: %s", r.code, r.stderr)
+	}
+	if e3.git.Head(e3.name, "bump/api") != "" {
+		t.Error("a run with a broken config pushed")
+	}
+	// An unknown environment lists the known ones.
+	r = e.bump("--image", "ghcr.io/acme/api:v1.2.3", "--env", "prod")
+	if r.code == 0 || !strings.Contains(r.stderr, `no environment "prod" (known: web-only)`) {
+		t.Errorf("exit %d: %s", r.code, r.stderr)
+	}
+}

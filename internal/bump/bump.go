@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -88,6 +89,10 @@ type Options struct {
 	// Committer, when set, creates the commit through the forge's API
 	// instead of pushing a local one.
 	Committer APICommitter
+
+	// Configure, when set, may adjust the options from the cloned tree
+	// (the repository's own .bump.yaml) before the first attempt.
+	Configure func(fsys fs.FS, opts *Options) error
 
 	// MaxAttempts bounds the retries after a lost push race (default 8).
 	MaxAttempts int
@@ -169,6 +174,18 @@ func runGit(ctx context.Context, opts Options) (*Outcome, error) {
 	repo, err := openRepo(ctx, opts)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Configure != nil {
+		tree, err := repo.TreeFS(repo.BaseCommit())
+		if err != nil {
+			return nil, err
+		}
+		if opts.Base == "" {
+			opts.Base = repo.BaseBranch()
+		}
+		if err := opts.Configure(tree, &opts); err != nil {
+			return nil, err
+		}
 	}
 	var out *Outcome
 	transient := 0

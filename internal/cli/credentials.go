@@ -105,21 +105,6 @@ func withCredentials(ctx context.Context, c *cli.Context, getenv func(string) st
 		}
 		opts.Forge = gl
 	}
-	opts.PR = forge.PullRequestSpec{
-		Labels:             splitList(c.StringSlice("label")),
-		Reviewers:          splitList(c.StringSlice("reviewer")),
-		Assignees:          splitList(c.StringSlice("assignee")),
-		Draft:              c.Bool("draft"),
-		AutoMerge:          c.Bool("auto-merge"),
-		MergeMethod:        orDefault(c, "merge-method", "squash"),
-		RemoveSourceBranch: c.Bool("remove-source-branch"),
-		Squash:             c.Bool("squash"),
-	}
-	switch opts.PR.MergeMethod {
-	case "merge", "squash", "rebase":
-	default:
-		return usagef("--merge-method %q: want merge, squash or rebase", opts.PR.MergeMethod)
-	}
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/bump-gitops/bump/internal/bump"
+	"github.com/bump-gitops/bump/internal/forge"
 	"github.com/bump-gitops/bump/internal/gitrepo"
 	"github.com/bump-gitops/bump/internal/imageref"
 )
@@ -95,6 +96,16 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 		},
 		CI:  ciLinks(getenv),
 		Log: log,
+		PR: forge.PullRequestSpec{
+			Labels:             splitList(c.StringSlice("label")),
+			Reviewers:          splitList(c.StringSlice("reviewer")),
+			Assignees:          splitList(c.StringSlice("assignee")),
+			Draft:              c.Bool("draft"),
+			AutoMerge:          c.Bool("auto-merge"),
+			MergeMethod:        orDefault(c, "merge-method", "squash"),
+			RemoveSourceBranch: c.Bool("remove-source-branch"),
+			Squash:             c.Bool("squash"),
+		},
 	}
 	images := splitList(c.StringSlice("image"))
 	if len(images) == 0 {
@@ -119,6 +130,22 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 		return opts, err
 	}
 	opts.Mode = mode
+	switch opts.PR.MergeMethod {
+	case "merge", "squash", "rebase":
+	default:
+		return opts, usagef("--merge-method %q: want merge, squash or rebase", opts.PR.MergeMethod)
+	}
+	cfg, err := loadConfig(c, opts.RepoURL == "")
+	if err != nil {
+		return opts, err
+	}
+	if opts.RepoURL == "" || cfg != nil {
+		if err := applyConfig(c, cfg, &opts); err != nil {
+			return opts, err
+		}
+	} else {
+		opts.Configure = configureFromRepo(c)
+	}
 	if opts.DryRun || mode == bump.WriteFiles {
 		// Nothing leaves the machine: no credentials needed.
 		if opts.RepoURL != "" {

@@ -1,0 +1,240 @@
+// Package config reads .bump.yaml: the settings a team would otherwise
+// repeat in every pipeline (paths, base branch, labels, reviewers…), as
+// defaults and per named environment. It validates strictly and names the
+// line of every mistake; it knows nothing of flags, which the cli lets
+// override the file.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// FileName is the config file bump looks for at the root of a repository.
+const FileName = ".bump.yaml"
+
+// Settings are the options a file may set. Nil and empty mean "not set".
+type Settings struct {
+	Paths          []string `yaml:"paths"`
+	Base           string   `yaml:"base"`
+	Branch         string   `yaml:"branch"`
+	Message        string   `yaml:"message"`
+	Title          string   `yaml:"title"`
+	Body           string   `yaml:"body"`
+	PushToBase     *bool    `yaml:"push-to-base"`
+	AutoMerge      *bool    `yaml:"auto-merge"`
+	Draft          *bool    `yaml:"draft"`
+	AllowDowngrade *bool    `yaml:"allow-downgrade"`
+	SkipInvalid    *bool    `yaml:"skip-invalid"`
+	Labels         []string `yaml:"labels"`
+	Reviewers      []string `yaml:"reviewers"`
+	Assignees      []string `yaml:"assignees"`
+	MergeMethod    string   `yaml:"merge-method"`
+	Forge          string   `yaml:"forge"`
+	ForgeURL       string   `yaml:"forge-url"`
+	Repo           string   `yaml:"repo"`
+}
+
+// Config is a parsed file: top-level settings are the defaults.
+type Config struct {
+	Version      int                 `yaml:"version"`
+	Defaults     Settings            `yaml:",inline"`
+	Environments map[string]Settings `yaml:"environments"`
+
+	name string
+	root yaml.Node
+}
+
+// Load reads and parses a config file.
+func Load(file string) (*Config, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(file, data)
+}
+
+// Parse parses and validates data; errors read "NAME:LINE: …".
+func Parse(name string, data []byte) (*Config, error) {
+	c := &Config{name: name}
+	if err := yaml.Unmarshal(data, &c.root); err != nil {
+		return nil, c.yamlError(err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: empty config file", name)
+		}
+		return nil, c.yamlError(err)
+	}
+	if c.Version != 1 {
+		return nil, c.errorf(c.line("version"), "version must be 1 (got %d)", c.Version)
+	}
+	if err := c.validate(c.Defaults, nil); err != nil {
+		return nil, err
+	}
+	for env, s := range c.Environments {
+		if err := c.validate(s, []string{"environments", env}); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Resolve overlays an environment's settings on the defaults. An empty
+// env means the defaults alone.
+func (c *Config) Resolve(env string) (Settings, error) {
+	s := c.Defaults
+	if env == "" {
+		return s, nil
+	}
+	e, ok := c.Environments[env]
+	if !ok {
+		names := make([]string, 0, len(c.Environments))
+		for n := range c.Environments {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		if len(names) == 0 {
+			return s, fmt.Errorf("%s: no environment %q: the file defines no environments", c.name, env)
+		}
+		return s, fmt.Errorf("%s: no environment %q (known: %s)", c.name, env, strings.Join(names, ", "))
+	}
+	overlay(&s, e)
+	return s, nil
+}
+
+func overlay(s *Settings, e Settings) {
+	str := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	list := func(dst *[]string, v []string) {
+		if v != nil {
+			*dst = v
+		}
+	}
+	flag := func(dst **bool, v *bool) {
+		if v != nil {
+			*dst = v
+		}
+	}
+	list(&s.Paths, e.Paths)
+	str(&s.Base, e.Base)
+	str(&s.Branch, e.Branch)
+	str(&s.Message, e.Message)
+	str(&s.Title, e.Title)
+	str(&s.Body, e.Body)
+	flag(&s.PushToBase, e.PushToBase)
+	flag(&s.AutoMerge, e.AutoMerge)
+	flag(&s.Draft, e.Draft)
+	flag(&s.AllowDowngrade, e.AllowDowngrade)
+	flag(&s.SkipInvalid, e.SkipInvalid)
+	list(&s.Labels, e.Labels)
+	list(&s.Reviewers, e.Reviewers)
+	list(&s.Assignees, e.Assignees)
+	str(&s.MergeMethod, e.MergeMethod)
+	str(&s.Forge, e.Forge)
+	str(&s.ForgeURL, e.ForgeURL)
+	str(&s.Repo, e.Repo)
+}
+
+func (c *Config) validate(s Settings, at []string) error {
+	key := func(k string) int { return c.line(append(slices.Clone(at), k)...) }
+	for _, p := range s.Paths {
+		if p == "" || strings.HasPrefix(p, "/") || !pathLocal(p) {
+			return c.errorf(key("paths"), "path %q must be relative and stay inside the repository", p)
+		}
+	}
+	switch s.MergeMethod {
+	case "", "merge", "squash", "rebase":
+	default:
+		return c.errorf(key("merge-method"), "merge-method %q: want merge, squash or rebase", s.MergeMethod)
+	}
+	switch s.Forge {
+	case "", "github", "gitlab":
+	default:
+		return c.errorf(key("forge"), "forge %q: want github or gitlab", s.Forge)
+	}
+	if s.PushToBase != nil && *s.PushToBase && s.Branch != "" {
+		return c.errorf(key("branch"), "branch is for pull requests; push-to-base commits onto the base branch")
+	}
+	return nil
+}
+
+func pathLocal(p string) bool {
+	clean := path.Clean(p)
+	return clean != ".." && !strings.HasPrefix(clean, "../")
+}
+
+// line finds the line of a key path in the document, or 0.
+func (c *Config) line(keys ...string) int {
+	n := &c.root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := 0
+	for _, k := range keys {
+		if n.Kind != yaml.MappingNode {
+			return line
+		}
+		found := false
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				line, n, found = n.Content[i].Line, n.Content[i+1], true
+				break
+			}
+		}
+		if !found {
+			return line
+		}
+	}
+	return line
+}
+
+func (c *Config) errorf(line int, format string, args ...any) error {
+	if line > 0 {
+		return fmt.Errorf("%s:%d: %s", c.name, line, fmt.Sprintf(format, args...))
+	}
+	return fmt.Errorf("%s: %s", c.name, fmt.Sprintf(format, args...))
+}
+
+// yamlError rewrites yaml.v3's "yaml: line N: msg" and multi-line type
+// errors into "NAME:N: msg", one line.
+func (c *Config) yamlError(err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		parts := make([]string, len(te.Errors))
+		for i, e := range te.Errors {
+			parts[i] = lineForm(c.name, e)
+		}
+		return errors.New(strings.Join(parts, "; "))
+	}
+	return errors.New(lineForm(c.name, strings.TrimPrefix(err.Error(), "yaml: ")))
+}
+
+// unknownField is how yaml.v3 words a key the file may not have.
+var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+func lineForm(name, msg string) string {
+	msg = unknownField.ReplaceAllString(msg, `unknown key "$1"`)
+	var n int
+	var rest string
+	if k, _ := fmt.Sscanf(msg, "line %d:", &n); k == 1 {
+		_, rest, _ = strings.Cut(msg, ":")
+		return fmt.Sprintf("%s:%d:%s", name, n, rest)
+	}
+	return name + ": " + msg
+}
