@@ -632,7 +632,7 @@ func TestGitLabTemplateScript(t *testing.T) {
 		"CI_COMMIT_SHORT_SHA": "v1.2.3", "CI_COMMIT_SHA": "0123456789abcdef0123456789abcdef01234567",
 		"CI_SERVER_URL": "https://gitlab.example", "CI_PROJECT_PATH": "acme/api", "CI_JOB_URL": "https://gitlab.example/acme/api/-/jobs/1",
 		"CI_PIPELINE_URL": "https://gitlab.example/acme/api/-/pipelines/1",
-		"PATH": filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME": tmp,
+		"PATH":            filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME": tmp,
 	}
 	vars := map[string]string{}
 	for k, v := range job["variables"].(map[string]any) {
