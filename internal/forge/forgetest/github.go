@@ -95,6 +95,7 @@ type Fault struct {
 // GitHub is a stateful, spec-validated fake of the GitHub REST and GraphQL
 // operations bump uses. All methods are safe for concurrent use.
 type GitHub struct {
+	callLog
 	t      testing.TB
 	opts   GitHubOptions
 	server *httptest.Server
@@ -105,8 +106,6 @@ type GitHub struct {
 	labels map[string]int64 // name -> id; labels created on first use
 	refs   map[string]string
 	tokens map[string]bool
-	faults []*Fault
-	calls  map[string]int
 	nextID int64
 }
 
@@ -131,7 +130,6 @@ func NewGitHub(t testing.TB, opts GitHubOptions) *GitHub {
 		labels: map[string]int64{},
 		refs:   map[string]string{},
 		tokens: map[string]bool{opts.Token: true},
-		calls:  map[string]int{},
 		nextID: 1000,
 	}
 	g.server = httptest.NewServer(nil)
@@ -185,43 +183,8 @@ func (g *GitHub) URL() string { return g.server.URL + "/" }
 // GraphQLURL is where the fake answers GraphQL.
 func (g *GitHub) GraphQLURL() string { return g.server.URL + "/graphql" }
 
-// Calls returns how many requests each operation id received (GraphQL
-// mutations count as "graphql/<field>"), faults included.
-func (g *GitHub) Calls() map[string]int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	out := make(map[string]int, len(g.calls))
-	for k, v := range g.calls {
-		out[k] = v
-	}
-	return out
-}
-
-// TotalCalls is the sum of Calls.
-func (g *GitHub) TotalCalls() int {
-	n := 0
-	for _, v := range g.Calls() {
-		n += v
-	}
-	return n
-}
-
-// ResetCalls zeroes the counters, to measure one step of a test.
-func (g *GitHub) ResetCalls() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.calls = map[string]int{}
-}
-
 // InjectFault queues f; faults are consumed in order.
-func (g *GitHub) InjectFault(f Fault) {
-	if f.Times <= 0 {
-		f.Times = 1
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.faults = append(g.faults, &f)
-}
+func (g *GitHub) InjectFault(f Fault) { g.inject(f) }
 
 // PullRequests returns a copy of every pull request, oldest first.
 func (g *GitHub) PullRequests() []GitHubPR {
@@ -279,25 +242,6 @@ func (g *GitHub) addPR(head, base, title, body string, draft bool) *GitHubPR {
 	}
 	g.prs = append(g.prs, pr)
 	return pr
-}
-
-// count records a call and returns the fault to apply, if any.
-func (g *GitHub) count(op string) *Fault {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.calls[op]++
-	for i, f := range g.faults {
-		if f.Operation != "" && f.Operation != op {
-			continue
-		}
-		f.Times--
-		if f.Times <= 0 {
-			g.faults = append(g.faults[:i], g.faults[i+1:]...)
-		}
-		c := *f
-		return &c
-	}
-	return nil
 }
 
 // applyFault serves f and reports whether the request is finished.

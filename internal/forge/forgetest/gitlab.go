@@ -51,14 +51,13 @@ func (m GitLabMR) Draft() bool { return strings.HasPrefix(m.Title, "Draft:") }
 // GitLab is a stateful, spec-validated fake of the GitLab REST operations
 // bump uses. All methods are safe for concurrent use.
 type GitLab struct {
+	callLog
 	t      testing.TB
 	opts   GitLabOptions
 	server *httptest.Server
 
-	mu     sync.Mutex
-	mrs    []*GitLabMR
-	faults []*Fault
-	calls  map[string]int
+	mu  sync.Mutex
+	mrs []*GitLabMR
 }
 
 // NewGitLab starts the fake on a loopback httptest server closed at test end.
@@ -73,7 +72,7 @@ func NewGitLab(t testing.TB, opts GitLabOptions) *GitLab {
 	if opts.Token == "" {
 		opts.Token = "test-token"
 	}
-	g := &GitLab{t: t, opts: opts, calls: map[string]int{}}
+	g := &GitLab{t: t, opts: opts}
 	g.server = httptest.NewServer(nil)
 	t.Cleanup(g.server.Close)
 	spec := LoadSpec(t, "gitlab-mr.openapi.yaml", g.server.URL, patchGitLab)
@@ -128,44 +127,12 @@ func patchGitLab(doc *openapi3.T) {
 // URL is the server's base; client-go's base URL is URL()+"/api/v4".
 func (g *GitLab) URL() string { return g.server.URL }
 
-// Calls returns how often each operation was called.
-func (g *GitLab) Calls() map[string]int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	out := make(map[string]int, len(g.calls))
-	for k, v := range g.calls {
-		out[k] = v
-	}
-	return out
-}
-
-// TotalCalls is the sum of Calls.
-func (g *GitLab) TotalCalls() int {
-	n := 0
-	for _, v := range g.Calls() {
-		n += v
-	}
-	return n
-}
-
-// ResetCalls zeroes the counters.
-func (g *GitLab) ResetCalls() {
-	g.mu.Lock()
-	g.calls = map[string]int{}
-	g.mu.Unlock()
-}
-
 // InjectFault queues a fault; Operation is an operationId of the spec.
 func (g *GitLab) InjectFault(f Fault) {
-	if f.Times <= 0 {
-		f.Times = 1
-	}
 	if f.Body == "" && f.Status != 0 {
 		f.Body = fmt.Sprintf(`{"message":%q}`, strconv.Itoa(f.Status)+" "+http.StatusText(f.Status))
 	}
-	g.mu.Lock()
-	g.faults = append(g.faults, &f)
-	g.mu.Unlock()
+	g.inject(f)
 }
 
 // MergeRequests returns copies of every merge request.
@@ -188,24 +155,6 @@ func (g *GitLab) AddMergeRequest(source, target, title, description string) int 
 	m := &GitLabMR{IID: len(g.mrs) + 1, Source: source, Target: target, Title: title, Description: description, State: "opened"}
 	g.mrs = append(g.mrs, m)
 	return m.IID
-}
-
-func (g *GitLab) count(op string) *Fault {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.calls[op]++
-	for i, f := range g.faults {
-		if f.Operation != "" && f.Operation != op {
-			continue
-		}
-		f.Times--
-		if f.Times <= 0 {
-			g.faults = append(g.faults[:i], g.faults[i+1:]...)
-		}
-		c := *f
-		return &c
-	}
-	return nil
 }
 
 func glJSON(w http.ResponseWriter, status int, v any) {
