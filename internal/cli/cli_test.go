@@ -131,3 +131,25 @@ func TestEmptyVariablesMeanDefault(t *testing.T) {
 		t.Errorf("stdout: %s", out.String())
 	}
 }
+
+// An empty BUMP_* variable does not hide the config file's value.
+func TestEmptyVariableLetsConfigApply(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, ".bump.yaml"), []byte("version: 1\nskip-invalid: true\npaths: [apps]\n"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "apps"), 0o755)
+	os.WriteFile(filepath.Join(dir, "apps/a.yaml"), []byte("image: nginx:1.0\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "apps/bad.yaml"), []byte("image: nginx:1.0\n  bad: [\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.yaml"), []byte("image: nginx:1.0\n"), 0o644)
+	t.Setenv("BUMP_SKIP_INVALID", "")
+	t.Setenv("BUMP_PATH", "")
+	var out, errb bytes.Buffer
+	if code := Run(context.Background(), []string{"bump", "--dir", dir, "--image", "nginx:1.1"}, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "skipped apps/bad.yaml") || !strings.Contains(out.String(), "apps/a.yaml:1") {
+		t.Errorf("the file's skip-invalid did not apply:\nstdout %s\nstderr %s", out.String(), errb.String())
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "b.yaml")); string(b) != "image: nginx:1.0\n" {
+		t.Error("the file's paths did not apply")
+	}
+}

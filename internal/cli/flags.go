@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+
 	"github.com/urfave/cli/v2"
 )
 
@@ -14,8 +16,21 @@ const (
 )
 
 // env returns the environment variables a flag reads, BUMP_<NAME> first.
+// A variable that is set but empty is left out: CI systems pass unset
+// inputs that way, and urfave/cli would take it as a value ("" for a
+// string, false for a bool) that hides .bump.yaml and the defaults.
 func env(name string, more ...string) []string {
-	return append([]string{"BUMP_" + name}, more...)
+	return nonEmpty(append([]string{"BUMP_" + name}, more...))
+}
+
+func nonEmpty(vars []string) []string {
+	out := vars[:0:0]
+	for _, v := range vars {
+		if val, ok := os.LookupEnv(v); !ok || val != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func flags() []cli.Flag {
@@ -89,7 +104,7 @@ func flags() []cli.Flag {
 			Usage: "GitLab: squash commits when the merge request is merged"},
 
 		// Credentials.
-		&cli.StringFlag{Name: "token", Category: catAuth, EnvVars: tokenVars,
+		&cli.StringFlag{Name: "token", Category: catAuth, EnvVars: nonEmpty(tokenVars),
 			Usage: "token for git over HTTPS and the forge API"},
 		&cli.StringFlag{Name: "ssh-key", Category: catAuth, EnvVars: env("SSH_KEY", "SSH_PRIVATE_KEY"),
 			Usage: "SSH private key `FILE` (or the key itself) for ssh repository URLs"},

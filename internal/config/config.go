@@ -10,11 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -84,8 +84,9 @@ func Parse(name string, data []byte) (*Config, error) {
 	if err := c.validate(c.Defaults, nil); err != nil {
 		return nil, err
 	}
-	for env, s := range c.Environments {
-		if err := c.validate(s, []string{"environments", env}); err != nil {
+	// Sorted, so a file with several mistakes always reports the same one.
+	for _, env := range slices.Sorted(maps.Keys(c.Environments)) {
+		if err := c.validate(c.Environments[env], []string{"environments", env}); err != nil {
 			return nil, err
 		}
 	}
@@ -105,7 +106,7 @@ func (c *Config) Resolve(env string) (Settings, error) {
 		for n := range c.Environments {
 			names = append(names, n)
 		}
-		sort.Strings(names)
+		slices.Sort(names)
 		if len(names) == 0 {
 			return s, fmt.Errorf("%s: no environment %q: the file defines no environments", c.name, env)
 		}
@@ -153,9 +154,9 @@ func overlay(s *Settings, e Settings) {
 
 func (c *Config) validate(s Settings, at []string) error {
 	key := func(k string) int { return c.line(append(slices.Clone(at), k)...) }
-	for _, p := range s.Paths {
+	for i, p := range s.Paths {
 		if p == "" || strings.HasPrefix(p, "/") || !pathLocal(p) {
-			return c.errorf(key("paths"), "path %q must be relative and stay inside the repository", p)
+			return c.errorf(c.itemLine(append(slices.Clone(at), "paths"), i), "path %q must be relative and stay inside the repository", p)
 		}
 	}
 	switch s.MergeMethod {
@@ -177,6 +178,40 @@ func (c *Config) validate(s Settings, at []string) error {
 func pathLocal(p string) bool {
 	clean := path.Clean(p)
 	return clean != ".." && !strings.HasPrefix(clean, "../")
+}
+
+// itemLine finds the line of the i-th item of the sequence at keys, or
+// the key's own line when the items are not found.
+func (c *Config) itemLine(keys []string, i int) int {
+	if n := c.node(keys...); n != nil && n.Kind == yaml.SequenceNode && i < len(n.Content) {
+		return n.Content[i].Line
+	}
+	return c.line(keys...)
+}
+
+// node finds the value node at a key path, or nil.
+func (c *Config) node(keys ...string) *yaml.Node {
+	n := &c.root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	for _, k := range keys {
+		if n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+				break
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		n = next
+	}
+	return n
 }
 
 // line finds the line of a key path in the document, or 0.

@@ -2,7 +2,9 @@ package config
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +33,9 @@ func TestGolden(t *testing.T) {
 			for _, f := range ar.Files {
 				sections[f.Name] = string(f.Data)
 			}
+			if _, ok := sections["want"]; !ok {
+				t.Fatal("no want section")
+			}
 			got := resolve(sections[".bump.yaml"], strings.TrimSpace(sections["env"]))
 			if *update {
 				for i := range ar.Files {
@@ -38,7 +43,9 @@ func TestGolden(t *testing.T) {
 						ar.Files[i].Data = []byte(got)
 					}
 				}
-				os.WriteFile(file, txtar.Format(ar), 0o644)
+				if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
+					t.Fatal(err)
+				}
 				return
 			}
 			if got != sections["want"] {
@@ -86,4 +93,28 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, FileName)
+	if err := os.WriteFile(file, []byte("version: 1\nbase: main\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := c.Resolve(""); s.Base != "main" {
+		t.Errorf("base = %q, want main", s.Base)
+	}
+	if _, err := Load(filepath.Join(dir, "missing.yaml")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: err = %v, want fs.ErrNotExist", err)
+	}
+	if err := os.WriteFile(file, []byte("version: 1\nbase: [main]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(file); err == nil || !strings.HasPrefix(err.Error(), file+":2:") {
+		t.Errorf("err = %v, want it to name %s:2", err, file)
+	}
 }
