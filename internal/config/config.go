@@ -265,6 +265,8 @@ var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
 
 func lineForm(name, msg string) string {
 	msg = unknownField.ReplaceAllString(msg, `unknown key "$1"`)
+	// Quoted values may hold line breaks; an error stays on one line.
+	msg = strings.Join(strings.Fields(msg), " ")
 	var n int
 	var rest string
 	if k, _ := fmt.Sscanf(msg, "line %d:", &n); k == 1 {
