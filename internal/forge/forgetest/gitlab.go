@@ -56,8 +56,9 @@ type GitLab struct {
 	opts   GitLabOptions
 	server *httptest.Server
 
-	mu  sync.Mutex
-	mrs []*GitLabMR
+	mu     sync.Mutex
+	mrs    []*GitLabMR
+	bodies map[string]map[string]any // last JSON body per operation
 }
 
 // NewGitLab starts the fake on a loopback httptest server closed at test end.
@@ -127,7 +128,9 @@ func patchGitLab(doc *openapi3.T) {
 // URL is the server's base; client-go's base URL is URL()+"/api/v4".
 func (g *GitLab) URL() string { return g.server.URL }
 
-// InjectFault queues a fault; Operation is an operationId of the spec.
+// InjectFault queues a fault; Operation is an operationId of the spec
+// ("postApiV4ProjectsIdMergeRequests"), "" for any request. Without a Body,
+// a status answers with GitLab's {"message": "<code> <text>"}.
 func (g *GitLab) InjectFault(f Fault) {
 	if f.Body == "" && f.Status != 0 {
 		f.Body = fmt.Sprintf(`{"message":%q}`, strconv.Itoa(f.Status)+" "+http.StatusText(f.Status))
@@ -144,8 +147,18 @@ func (g *GitLab) MergeRequests() []GitLabMR {
 		out[i] = *m
 		out[i].Labels = slices.Clone(m.Labels)
 		out[i].Notes = slices.Clone(m.Notes)
+		out[i].AssigneeIDs = slices.Clone(m.AssigneeIDs)
+		out[i].ReviewerIDs = slices.Clone(m.ReviewerIDs)
 	}
 	return out
+}
+
+// LastBody returns the JSON body of the last authorised request to op, to
+// check what exactly the client sent (field names, types).
+func (g *GitLab) LastBody(op string) map[string]any {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.bodies[op]
 }
 
 // AddMergeRequest records an open merge request made by someone else.
@@ -186,9 +199,25 @@ func (g *GitLab) auth(r *http.Request) (read, write bool) {
 
 func (g *GitLab) serve(w http.ResponseWriter, r *http.Request) {
 	op := OperationID(r)
-	if ghApplyFault(w, r, g.count(op)) {
+	f := g.count(op)
+	if f != nil && f.After {
+		// The write happens, the answer is lost: what a retried POST meets.
+		g.serveOperation(httptest.NewRecorder(), r, op)
+	}
+	if ghApplyFault(w, r, f) {
+		if r.Context().Err() != nil {
+			// The client gave up during a delay: nobody reads this answer,
+			// so it is not the fake's to validate.
+			w.Header().Set(faultHeader, "1")
+		}
 		return
 	}
+	if f == nil || !f.After {
+		g.serveOperation(w, r, op)
+	}
+}
+
+func (g *GitLab) serveOperation(w http.ResponseWriter, r *http.Request, op string) {
 	read, write := g.auth(r)
 	if !read {
 		glError(w, http.StatusUnauthorized, "401 Unauthorized")
@@ -201,7 +230,8 @@ func (g *GitLab) serve(w http.ResponseWriter, r *http.Request) {
 		glError(w, http.StatusNotFound, "404 Project Not Found")
 		return
 	}
-	if op != "getApiV4ProjectsId" && op != "getApiV4ProjectsIdUsers" && op != "getApiV4ProjectsIdMergeRequests" && !write {
+	// A CI job token reaches few endpoints; of these, only the project.
+	if op != "getApiV4ProjectsId" && !write {
 		glError(w, http.StatusForbidden, "403 Forbidden")
 		return
 	}
@@ -211,6 +241,10 @@ func (g *GitLab) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.bodies == nil {
+		g.bodies = map[string]map[string]any{}
+	}
+	g.bodies[op] = in
 	var mr *GitLabMR
 	if len(segs) >= 3 && segs[1] == "merge_requests" {
 		iid, _ := strconv.Atoi(segs[2])

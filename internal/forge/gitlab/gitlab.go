@@ -6,9 +6,12 @@ package gitlab
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,7 +22,7 @@ import (
 
 // Options configures a Client.
 type Options struct {
-	BaseURL  string // "" = https://gitlab.com; self-hosted: https://gitlab.example.com
+	BaseURL  string // "" = https://gitlab.com; self-hosted: https://gitlab.example.com (a trailing /api/v4 is fine)
 	Token    string
 	JobToken bool // Token is a CI_JOB_TOKEN, sent as JOB-TOKEN
 	Repo     forge.Repo
@@ -41,14 +44,19 @@ func New(opts Options) (*Client, error) {
 	if opts.Token == "" {
 		return nil, errors.New("gitlab: a token is required")
 	}
+	if opts.Repo.Path == "" {
+		return nil, errors.New("gitlab: the project path is required")
+	}
 	hc := &http.Client{}
 	if opts.HTTPClient != nil {
 		*hc = *opts.HTTPClient
 	}
 	hc.Transport = forge.NewRetryTransport(hc.Transport, opts.Retry)
-	co := []gl.ClientOptionFunc{gl.WithHTTPClient(hc), gl.WithCustomRetryMax(0)}
+	co := []gl.ClientOptionFunc{gl.WithHTTPClient(hc), gl.WithoutRetries(), gl.WithCustomRetryMax(0)}
 	if opts.BaseURL != "" {
-		co = append(co, gl.WithBaseURL(strings.TrimSuffix(opts.BaseURL, "/")+"/api/v4"))
+		// Accept CI_API_V4_URL as well as CI_SERVER_URL.
+		base := strings.TrimSuffix(strings.TrimSuffix(opts.BaseURL, "/"), "/api/v4")
+		co = append(co, gl.WithBaseURL(base+"/api/v4"))
 	}
 	var (
 		api *gl.Client
@@ -121,7 +129,10 @@ func (c *Client) CreatePullRequest(ctx context.Context, spec forge.PullRequestSp
 
 // UpdatePullRequest sets title and description (one call, with labels,
 // assignees and reviewers when asked), then auto-merge when asked.
+// The draft state stays as the merge request has it: on GitLab it lives in
+// the title, and a person who marked the merge request ready meant it.
 func (c *Client) UpdatePullRequest(ctx context.Context, pr *forge.PullRequest, spec forge.PullRequestSpec) (*forge.PullRequest, error) {
+	spec.Draft = pr.Draft
 	opt := &gl.UpdateMergeRequestOptions{Title: gl.Ptr(title(spec)), Description: gl.Ptr(spec.Body)}
 	if len(spec.Labels) > 0 {
 		// add_labels keeps labels people put on the merge request by hand.
@@ -136,7 +147,7 @@ func (c *Client) UpdatePullRequest(ctx context.Context, pr *forge.PullRequest, s
 	}
 	mr, _, err := c.api.MergeRequests.UpdateMergeRequest(c.project, int64(pr.Number), opt, gl.WithContext(ctx))
 	if err != nil {
-		return nil, c.wrap(err, fmt.Sprintf("update merge request !%d", pr.Number))
+		return nil, c.wrapMR(err, fmt.Sprintf("update merge request !%d", pr.Number), pr.Number)
 	}
 	out := fromMR(mr)
 	if spec.AutoMerge {
@@ -168,12 +179,12 @@ func (c *Client) ClosePullRequest(ctx context.Context, pr *forge.PullRequest, co
 	if comment != "" {
 		_, _, err := c.api.Notes.CreateMergeRequestNote(c.project, int64(pr.Number), &gl.CreateMergeRequestNoteOptions{Body: gl.Ptr(comment)}, gl.WithContext(ctx))
 		if err != nil {
-			return c.wrap(err, fmt.Sprintf("comment on merge request !%d", pr.Number))
+			return c.wrapMR(err, fmt.Sprintf("comment on merge request !%d", pr.Number), pr.Number)
 		}
 	}
 	_, _, err := c.api.MergeRequests.UpdateMergeRequest(c.project, int64(pr.Number), &gl.UpdateMergeRequestOptions{StateEvent: gl.Ptr("close")}, gl.WithContext(ctx))
 	if err != nil {
-		return c.wrap(err, fmt.Sprintf("close merge request !%d", pr.Number))
+		return c.wrapMR(err, fmt.Sprintf("close merge request !%d", pr.Number), pr.Number)
 	}
 	return nil
 }
@@ -186,7 +197,7 @@ func (c *Client) autoMerge(ctx context.Context, iid int) error {
 	opt.MergeWhenPipelineSucceeds = gl.Ptr(true)
 	_, _, err := c.api.MergeRequests.AcceptMergeRequest(c.project, int64(iid), opt, gl.WithContext(ctx))
 	if err != nil {
-		return c.wrap(err, fmt.Sprintf("enable auto-merge on !%d", iid))
+		return c.wrapMR(err, fmt.Sprintf("enable auto-merge on !%d", iid), iid)
 	}
 	return nil
 }
@@ -235,6 +246,15 @@ func fromBasic(m *gl.BasicMergeRequest) forge.PullRequest {
 
 func fromMR(m *gl.MergeRequest) forge.PullRequest { return fromBasic(&m.BasicMergeRequest) }
 
+// wrapMR is wrap for calls on one merge request, whose 404 more likely
+// means the merge request is gone than the project.
+func (c *Client) wrapMR(err error, action string, iid int) error {
+	if errors.Is(err, gl.ErrNotFound) {
+		return fmt.Errorf("%s: %w: merge request !%d of %s not found or token cannot see it", action, forge.ErrNotFound, iid, c.project)
+	}
+	return c.wrap(err, action)
+}
+
 // wrap turns a client-go error into one line wrapping a forge sentinel.
 func (c *Client) wrap(err error, action string) error {
 	if errors.Is(err, gl.ErrNotFound) {
@@ -248,7 +268,7 @@ func (c *Client) wrap(err error, action string) error {
 		}
 		return fmt.Errorf("%s: %w: %s", action, forge.ErrUnavailable, oneLine(err.Error()))
 	}
-	msg := oneLine(er.Message)
+	msg := message(er)
 	code := er.Response.StatusCode
 	if c.jobToken && (code == http.StatusUnauthorized || code == http.StatusForbidden) {
 		return fmt.Errorf("%s: %w: CI_JOB_TOKEN cannot open merge requests; create a project access token with the api and write_repository scopes and pass it as GITLAB_TOKEN (or BUMP_TOKEN)", action, forge.ErrForbidden)
@@ -264,6 +284,9 @@ func (c *Client) wrap(err error, action string) error {
 		return fmt.Errorf("%s: %w: %s", action, forge.ErrExists, msg)
 	case code == http.StatusTooManyRequests:
 		d, _ := forge.RetryAfter(er.Response.Header, time.Now())
+		if d > 0 {
+			msg = fmt.Sprintf("%s; retry in %s", msg, d.Round(time.Second))
+		}
 		return fmt.Errorf("%s: %w", action, &forge.RateLimitError{RetryAfter: d, Message: msg})
 	case code == http.StatusUnprocessableEntity || code == http.StatusBadRequest:
 		return fmt.Errorf("%s: %w: %s", action, forge.ErrValidation, msg)
@@ -271,6 +294,44 @@ func (c *Client) wrap(err error, action string) error {
 		return fmt.Errorf("%s: %w: gitlab answered %d after retries", action, forge.ErrUnavailable, code)
 	}
 	return fmt.Errorf("%s: gitlab answered %d: %s", action, code, msg)
+}
+
+// message is GitLab's own explanation, flattened to one line. GitLab puts
+// it under "message" as a string, a list, or a map of field to list; OAuth
+// errors use "error" and "error_description" instead.
+func message(er *gl.ErrorResponse) string {
+	var body struct {
+		Message     any    `json:"message"`
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	if json.Unmarshal(er.Body, &body) != nil {
+		return oneLine(er.Message)
+	}
+	var parts []string
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch v := v.(type) {
+		case string:
+			parts = append(parts, prefix+v)
+		case []any:
+			for _, x := range v {
+				walk(prefix, x)
+			}
+		case map[string]any:
+			for _, k := range slices.Sorted(maps.Keys(v)) {
+				walk(prefix+k+" ", v[k])
+			}
+		}
+	}
+	walk("", body.Message)
+	if body.Error != "" {
+		parts = append(parts, strings.TrimSpace(body.Error+" "+body.Description))
+	}
+	if len(parts) == 0 {
+		return oneLine(er.Message)
+	}
+	return oneLine(strings.Join(parts, "; "))
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
