@@ -81,7 +81,11 @@ func (r *Repo) Commit(ctx context.Context, req CommitRequest) (string, error) {
 	if r.written == nil {
 		r.written = map[plumbing.Hash][]plumbing.Hash{}
 	}
-	r.written[h] = append(written, h)
+	// A commit on top of one of ours needs that one's objects pushed too:
+	// the remote has only what it already had.
+	written = append(written, h)
+	written = append(written, r.written[parent.Hash]...)
+	r.written[h] = written
 	r.mu.Unlock()
 	return h.String(), nil
 }

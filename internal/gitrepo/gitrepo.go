@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 
@@ -29,6 +31,9 @@ var (
 	// ErrTransient means the server or the network failed (a 5xx, a
 	// dropped connection): the same request may well succeed again.
 	ErrTransient = errors.New("git server unavailable")
+	// ErrUnreachable means the host could not be reached at all (no such
+	// host, connection refused): usually a wrong URL or a network policy.
+	ErrUnreachable = errors.New("cannot reach")
 )
 
 // Identity is a commit author (also used as committer).
@@ -63,38 +68,66 @@ type Repo struct {
 const remoteName = "origin"
 
 // Clone makes a shallow, single-branch clone of one branch into memory.
+// Without a branch it follows the remote's HEAD; a remote that advertises
+// no HEAD (its default branch is unborn or hidden) falls back to main,
+// then master.
 func Clone(ctx context.Context, opts CloneOptions) (*Repo, error) {
 	auth, err := opts.Auth.method(opts.URL)
 	if err != nil {
 		return nil, err
 	}
 	r := &Repo{url: opts.URL, auth: auth, secrets: append(opts.Auth.secrets(), opts.Secrets...)}
-	co := &git.CloneOptions{
-		URL:          opts.URL,
-		Auth:         auth,
-		RemoteName:   remoteName,
-		SingleBranch: true,
-		Depth:        1,
-		NoCheckout:   true,
-		Tags:         git.NoTags,
+	if u, err := url.Parse(opts.URL); err == nil {
+		if pw, ok := u.User.Password(); ok {
+			r.secrets = append(r.secrets, pw)
+		}
 	}
+	what := "clone " + redact(opts.URL)
+	candidates := []plumbing.ReferenceName{plumbing.HEAD, plumbing.Main, plumbing.Master}
 	if opts.Branch != "" {
-		co.ReferenceName = plumbing.NewBranchReferenceName(opts.Branch)
+		candidates = []plumbing.ReferenceName{plumbing.NewBranchReferenceName(opts.Branch)}
 	}
-	repo, err := git.CloneContext(ctx, memory.NewStorage(), nil, co)
+	var repo *git.Repository
+	for _, ref := range candidates {
+		repo, err = git.CloneContext(ctx, memory.NewStorage(), nil, &git.CloneOptions{
+			URL:           opts.URL,
+			Auth:          auth,
+			RemoteName:    remoteName,
+			ReferenceName: ref,
+			SingleBranch:  true,
+			Depth:         1,
+			NoCheckout:    true,
+			Tags:          git.NoTags,
+		})
+		if !missingRef(err) {
+			break
+		}
+	}
+	if missingRef(err) {
+		if opts.Branch != "" {
+			return nil, fmt.Errorf("%s: branch %s does not exist", what, opts.Branch)
+		}
+		return nil, fmt.Errorf("%s: the remote has no default branch, nor main or master: pass the base branch", what)
+	}
 	if err != nil {
-		return nil, r.wrap(fmt.Sprintf("clone %s", redact(opts.URL)), err)
+		return nil, r.wrap(what, err)
 	}
 	r.repo = repo
 	head, err := repo.Head()
 	if err != nil {
-		return nil, r.wrap(fmt.Sprintf("clone %s: resolve HEAD", redact(opts.URL)), err)
+		return nil, r.wrap(what+": resolve HEAD", err)
 	}
 	if !head.Name().IsBranch() {
-		return nil, fmt.Errorf("clone %s: HEAD is not a branch", redact(opts.URL))
+		return nil, fmt.Errorf("%s: HEAD is not a branch", what)
 	}
 	r.base, r.baseCommit = head.Name().Short(), head.Hash()
 	return r, nil
+}
+
+// missingRef reports whether a clone failed because the remote does not
+// advertise the ref asked for.
+func missingRef(err error) bool {
+	return errors.Is(err, git.NoMatchingRefSpecError{}) || errors.Is(err, plumbing.ErrReferenceNotFound)
 }
 
 // Open opens the checkout in dir, whose current branch becomes the base.
@@ -136,7 +169,7 @@ func (r *Repo) TreeFS(commit string) (*TreeFS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read tree of %s: %w", short(commit), err)
 	}
-	return &TreeFS{root: tree}, nil
+	return newTreeFS(tree), nil
 }
 
 // Parents returns the parent hashes of a commit; a shallow clone knows them
@@ -223,15 +256,6 @@ func (r *Repo) RemoteHead(ctx context.Context, branch string) (commit string, ex
 	return "", false, nil
 }
 
-// SetBranch points a local branch at commit (the local --commit mode).
-func (r *Repo) SetBranch(branch, commit string) error {
-	ref := plumbing.NewHashReference(plumbing.NewBranchReferenceName(branch), plumbing.NewHash(commit))
-	if err := r.repo.Storer.SetReference(ref); err != nil {
-		return fmt.Errorf("set branch %s: %w", branch, err)
-	}
-	return nil
-}
-
 // Push makes the remote branch point at commit, provided it still points
 // at expected ("" meaning it must not exist). The expected value travels
 // in the push itself, so the server refuses atomically if another run
@@ -243,6 +267,7 @@ func (r *Repo) Push(ctx context.Context, commit, branch, expected string) error 
 	what := "push " + branch
 	r.mu.Lock()
 	objects, known := r.written[plumbing.NewHash(commit)]
+	objects = slices.Clone(objects)
 	r.mu.Unlock()
 	if known && !r.local {
 		err := r.pushObjects(ctx, objects, plumbing.NewHash(commit), plumbing.NewBranchReferenceName(branch), plumbing.NewHash(expected))

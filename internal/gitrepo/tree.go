@@ -22,6 +22,36 @@ import (
 type TreeFS struct {
 	mu   sync.Mutex
 	root *object.Tree
+	// trees holds every directory decoded so far, by path ("." is the
+	// root). A walk asks for each directory once as a path and once per
+	// child; go-git would decode the whole path down from the root on
+	// every one of those calls.
+	trees map[string]*object.Tree
+}
+
+func newTreeFS(root *object.Tree) *TreeFS {
+	return &TreeFS{root: root, trees: map[string]*object.Tree{".": root}}
+}
+
+// dirLocked returns the decoded directory at name; t.mu is held.
+func (t *TreeFS) dirLocked(name string) (*object.Tree, error) {
+	if tree, ok := t.trees[name]; ok {
+		return tree, nil
+	}
+	parent, err := t.dirLocked(path.Dir(name))
+	if err != nil {
+		return nil, err
+	}
+	e, err := parent.FindEntry(path.Base(name))
+	if err != nil || e.Mode != filemode.Dir {
+		return nil, fs.ErrNotExist
+	}
+	tree, err := parent.Tree(e.Name)
+	if err != nil {
+		return nil, err
+	}
+	t.trees[name] = tree
+	return tree, nil
 }
 
 var (
@@ -40,8 +70,12 @@ func (t *TreeFS) entry(op, name string) (*object.TreeEntry, error) {
 		return &object.TreeEntry{Name: ".", Mode: filemode.Dir, Hash: t.root.Hash}, nil
 	}
 	t.mu.Lock()
-	e, err := t.root.FindEntry(name)
-	t.mu.Unlock()
+	defer t.mu.Unlock()
+	dir, err := t.dirLocked(path.Dir(name))
+	if err != nil {
+		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+	}
+	e, err := dir.FindEntry(path.Base(name))
 	if err != nil {
 		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 	}
@@ -74,11 +108,8 @@ func (t *TreeFS) Open(name string) (fs.File, error) {
 }
 
 func (t *TreeFS) subtree(name string) (*object.Tree, error) {
-	if name == "." {
-		return t.root, nil
-	}
 	t.mu.Lock()
-	sub, err := t.root.Tree(name)
+	sub, err := t.dirLocked(name)
 	t.mu.Unlock()
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}

@@ -1,11 +1,15 @@
 // Package gittest serves real bare repositories over git's smart HTTP
 // protocol, with the system `git http-backend` behind an httptest server,
 // so tests exercise clone, fetch, push, auth and push rejection exactly as
-// a forge's git endpoint would. It is for tests only.
+// a forge's git endpoint would. Faults (5xx, dropped connections, slow
+// answers) can be injected per request, and helpers read the bare
+// repositories' state with the system git for assertions. It is for tests
+// only; git runs with no user or system configuration of the machine.
 package gittest
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cgi"
@@ -14,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,9 +34,14 @@ type Server struct {
 	root     string
 	requests atomic.Int64
 	mu       sync.Mutex
-	fault    func(w http.ResponseWriter, r *http.Request) bool
+	fault    Fault
 	check    func(user, password string) bool
+	wrap     []func(http.Handler) http.Handler
 }
+
+// Fault runs before the git backend on every authenticated request; when
+// it returns true it has answered the request itself.
+type Fault func(w http.ResponseWriter, r *http.Request) bool
 
 // Option configures a Server.
 type Option func(*Server)
@@ -45,6 +55,13 @@ func WithCredentials(user, password string) Option {
 // which valid returns true (for tokens minted during the test).
 func WithTokenCheck(valid func(user, password string) bool) Option {
 	return func(s *Server) { s.check = valid }
+}
+
+// WithMiddleware wraps the whole server (authentication included), for
+// tests that need to see or shape every request. The first one given is
+// the outermost.
+func WithMiddleware(m func(http.Handler) http.Handler) Option {
+	return func(s *Server) { s.wrap = append(s.wrap, m) }
 }
 
 // NewServer starts a server that requires basic auth (default user
@@ -68,7 +85,7 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 			"GIT_HTTP_EXPORT_ALL=1",
 		),
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
 		user, pass, ok := r.BasicAuth()
 		valid := ok && user == s.User && pass == s.Password
@@ -91,7 +108,11 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		h := *backend
 		h.Env = append(append([]string(nil), backend.Env...), "REMOTE_USER="+user)
 		h.ServeHTTP(w, r)
-	}))
+	})
+	for i := len(s.wrap) - 1; i >= 0; i-- {
+		h = s.wrap[i](h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL
 	return s
@@ -118,7 +139,7 @@ func (s *Server) Requests() int64 { return s.requests.Load() }
 // SetFault installs a hook that runs before the git backend; when it
 // returns true it has answered the request itself (a 500, a dropped
 // connection, a delay…). nil removes it.
-func (s *Server) SetFault(f func(w http.ResponseWriter, r *http.Request) bool) {
+func (s *Server) SetFault(f Fault) {
 	s.mu.Lock()
 	s.fault = f
 	s.mu.Unlock()
@@ -251,4 +272,86 @@ func (s *Server) File(t testing.TB, name, rev, path string) string {
 		t.Fatalf("show %s:%s: %v", rev, path, err)
 	}
 	return string(out)
+}
+
+// SetHead points the bare repository's HEAD (its default branch) at
+// branch, which need not exist: an unborn HEAD is not advertised at all.
+func (s *Server) SetHead(t testing.TB, name, branch string) {
+	t.Helper()
+	Git(t, s.RepoDir(name), "symbolic-ref", "HEAD", "refs/heads/"+branch)
+}
+
+// Branch creates or moves branch in the bare repository to rev.
+func (s *Server) Branch(t testing.TB, name, branch, rev string) {
+	t.Helper()
+	Git(t, s.RepoDir(name), "update-ref", "refs/heads/"+branch, rev)
+}
+
+// CommitCount counts the commits reachable from rev (e.g. "main..bump/x").
+func (s *Server) CommitCount(t testing.TB, name, rev string) int {
+	t.Helper()
+	out := Git(t, s.RepoDir(name), "rev-list", "--count", rev)
+	n, err := strconv.Atoi(out)
+	if err != nil {
+		t.Fatalf("rev-list --count %s: %q", rev, out)
+	}
+	return n
+}
+
+// Message returns the full message of the commit at rev.
+func (s *Server) Message(t testing.TB, name, rev string) string {
+	t.Helper()
+	return Git(t, s.RepoDir(name), "log", "-1", "--format=%B", rev)
+}
+
+// Author returns "Name <email>" of the author and of the committer of rev.
+func (s *Server) Author(t testing.TB, name, rev string) (author, committer string) {
+	t.Helper()
+	out := Git(t, s.RepoDir(name), "log", "-1", "--format=%an <%ae>%n%cn <%ce>", rev)
+	author, committer, _ = strings.Cut(out, "\n")
+	return author, committer
+}
+
+// Changed lists the paths that differ between two revisions, sorted.
+func (s *Server) Changed(t testing.TB, name, from, to string) []string {
+	t.Helper()
+	out := Git(t, s.RepoDir(name), "diff", "--name-only", "--no-renames", from, to)
+	if out == "" {
+		return nil
+	}
+	return strings.Split(out, "\n")
+}
+
+// Files lists every file path in the tree at rev, sorted.
+func (s *Server) Files(t testing.TB, name, rev string) []string {
+	t.Helper()
+	out := Git(t, s.RepoDir(name), "ls-tree", "-r", "--name-only", rev)
+	if out == "" {
+		return nil
+	}
+	return strings.Split(out, "\n")
+}
+
+// CreateGeneratedRepo makes a bare repository "<name>.git" whose main
+// branch holds one commit with n files, file(i) giving the i-th path and
+// content. It streams them through `git fast-import`, which writes one
+// pack and no work tree, so 20,000 files take about a second.
+func (s *Server) CreateGeneratedRepo(t testing.TB, name string, n int, file func(i int) (path string, content []byte)) string {
+	t.Helper()
+	dir := s.RepoDir(name)
+	Git(t, "", "init", "-q", "--bare", "-b", "main", dir)
+	Git(t, dir, "config", "http.receivepack", "true")
+	var stream bytes.Buffer
+	stream.WriteString("commit refs/heads/main\ncommitter Test <test@example.com> 1700000000 +0000\ndata 8\ninitial\n")
+	for i := range n {
+		p, c := file(i)
+		fmt.Fprintf(&stream, "M 100644 inline %s\ndata %d\n", p, len(c))
+		stream.Write(c)
+		stream.WriteByte('\n')
+	}
+	stream.WriteString("\n")
+	if out, err := RunGit(dir, stream.Bytes(), "fast-import", "--quiet"); err != nil {
+		t.Fatalf("fast-import: %v %s", err, out)
+	}
+	return s.RepoURL(name)
 }
