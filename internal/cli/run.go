@@ -43,6 +43,11 @@ func run(c *cli.Context, stdout, stderr io.Writer) error {
 		if errors.Is(err, context.DeadlineExceeded) && c.Duration("timeout") > 0 {
 			err = fmt.Errorf("timed out after %s: %w", c.Duration("timeout"), err)
 		}
+		// A signal's context carries which signal it was ("interrupt
+		// signal received"): say that rather than a bare "context canceled".
+		if cause := context.Cause(c.Context); errors.Is(err, context.Canceled) && cause != nil && cause != context.Canceled {
+			err = fmt.Errorf("stopped, %v: %w", cause, err)
+		}
 	}
 	if err != nil {
 		err = gitrepo.Scrub(err, opts.Secrets...)
