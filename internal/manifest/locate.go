@@ -119,6 +119,11 @@ type span struct {
 
 // scalarSpan locates scalar n in the source and checks that the bytes there
 // really are the scalar, so a wrong position can never produce a wrong edit.
+// errMultiLine refuses a quoted value folded over several lines: writing
+// it back on one line would change lines the reviewer did not expect to
+// move, and no real image reference is written that way.
+var errMultiLine = errors.New("values spanning several lines are not rewritten")
+
 func (s *source) scalarSpan(n *yaml.Node) (span, error) {
 	off, err := s.offset(n.Line, n.Column)
 	if err != nil {
@@ -150,6 +155,9 @@ func (s *source) scalarSpan(n *yaml.Node) (span, error) {
 		if end < 0 {
 			return span{}, errLocate
 		}
+		if bytes.ContainsAny(d[off:end], "\r\n") {
+			return span{}, errMultiLine
+		}
 		if string(d[off+1:end]) == n.Value {
 			return span{start: off + 1, end: end, style: yaml.DoubleQuotedStyle, raw: true}, nil
 		}
@@ -171,6 +179,9 @@ func (s *source) scalarSpan(n *yaml.Node) (span, error) {
 		}
 		if end < 0 {
 			return span{}, errLocate
+		}
+		if bytes.ContainsAny(d[off:end], "\r\n") {
+			return span{}, errMultiLine
 		}
 		if string(d[off+1:end]) == n.Value {
 			return span{start: off + 1, end: end, style: yaml.SingleQuotedStyle, raw: true}, nil
