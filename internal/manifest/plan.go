@@ -56,6 +56,11 @@ func (p *planner) walk(n *yaml.Node) {
 		p.helmMap(n)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind == yaml.ScalarNode && k.Value == "image" {
+				if d := deref(v); d != v {
+					p.imageScalar(d)
+				}
+			}
 			if v.Kind == yaml.ScalarNode {
 				if k.Kind == yaml.ScalarNode && k.Value == "image" {
 					p.imageScalar(v)
@@ -92,10 +97,21 @@ func lookupPair(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if k := m.Content[i]; k.Kind == yaml.ScalarNode && k.Value == key {
-			return k, m.Content[i+1]
+			return k, deref(m.Content[i+1])
 		}
 	}
 	return nil, nil
+}
+
+// deref returns the scalar an alias stands for, so that "tag: *version"
+// is bumped by rewriting "&version"'s definition (the one place the bytes
+// live); any other node comes back as it is. Only scalars are resolved:
+// the walk reaches an anchored mapping where it is defined.
+func deref(n *yaml.Node) *yaml.Node {
+	if n != nil && n.Kind == yaml.AliasNode && n.Alias != nil && n.Alias.Kind == yaml.ScalarNode {
+		return n.Alias
+	}
+	return n
 }
 
 func scalar(n *yaml.Node) (string, bool) {
