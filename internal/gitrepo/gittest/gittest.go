@@ -130,6 +130,11 @@ func Env(home string) []string {
 		"GIT_COMMITTER_NAME=Test", "GIT_COMMITTER_EMAIL=test@example.com",
 		"GIT_TERMINAL_PROMPT=0",
 	}
+	// Under `go test -cover`, a test binary run as a child writes its
+	// coverage there; without it, it warns on stderr.
+	if dir, ok := os.LookupEnv("GOCOVERDIR"); ok {
+		env = append(env, "GOCOVERDIR="+dir)
+	}
 	return env
 }
 
