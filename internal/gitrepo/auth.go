@@ -94,9 +94,18 @@ func hostKeyCallback(knownHosts []byte) (ssh.HostKeyCallback, error) {
 		return nil, fmt.Errorf("parse known hosts: %w", err)
 	}
 	return func(hostname string, remote net.Addr, key ssh.PublicKey) error {
-		if err := check(hostname, remote, key); err != nil {
-			return fmt.Errorf("ssh host key of %s is not in the known hosts: %w", hostname, err)
+		err := check(hostname, remote, key)
+		var ke *knownhosts.KeyError
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &ke) && len(ke.Want) > 0:
+			// The one case that may be an attack: say so, and how to check.
+			return fmt.Errorf("ssh host key of %s does not match the known hosts (%s); if the host's key really changed, update --ssh-known-hosts", hostname, ssh.FingerprintSHA256(key))
+		case errors.As(err, &ke):
+			return fmt.Errorf("ssh host %s is not in the known hosts; add its key to --ssh-known-hosts (ssh-keyscan)", hostname)
+		default:
+			return fmt.Errorf("ssh host key of %s: %w", hostname, err)
 		}
-		return nil
 	}, nil
 }

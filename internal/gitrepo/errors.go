@@ -58,6 +58,8 @@ func classify(what, remote string, err error) error {
 		strings.Contains(msg, "authentication required"), strings.Contains(msg, "authorization failed"):
 		// The server's own text adds nothing and may quote the request.
 		return fmt.Errorf("%s: %w%s (check the token and that it may write to the repository)", what, ErrAuth, forRemote)
+	case strings.Contains(msg, "ssh: unable to authenticate"):
+		return fmt.Errorf("%s: %w%s (the SSH key was refused: check it is a deploy key with write access)", what, ErrAuth, forRemote)
 	case errors.Is(err, transport.ErrRepositoryNotFound), strings.Contains(msg, "repository not found"):
 		return fmt.Errorf("%s: %w%s", what, ErrNotFound, ofRemote)
 	case errors.Is(err, plumbing.ErrReferenceNotFound):
