@@ -1,40 +1,21 @@
 package gitrepo
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"net"
 	"strings"
 	"testing"
 
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
-	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/bump-gitops/bump/internal/gitrepo/gittest"
 )
 
-func sshKey(t *testing.T) ([]byte, ssh.PublicKey) {
-	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(block), sp
-}
-
 func TestSSHAuth(t *testing.T) {
-	key, _ := sshKey(t)
-	_, hostKey := sshKey(t)
-	_, otherKey := sshKey(t)
+	key, _ := gittest.NewSSHKey(t)
+	_, hostKey := gittest.NewSSHKey(t)
+	_, otherKey := gittest.NewSSHKey(t)
 	known := []byte(knownhosts.Line([]string{"git.example.com"}, hostKey) + "\n")
 	const url = "git@git.example.com:org/repo.git"
 
