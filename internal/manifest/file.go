@@ -130,6 +130,10 @@ func (e *engine) rewrite(name string, data []byte) ([]byte, []edit, []Change, []
 	if err != nil {
 		return invalid(newParseError(name, err))
 	}
+	if err := duplicateKey(docs); err != nil {
+		err.File = name
+		return invalid(err)
+	}
 	p := &planner{e: e, name: name, src: newSource(data), claimed: map[*yaml.Node]bool{}, kustomization: isKustomization(name)}
 	for _, d := range docs {
 		p.document(d)
@@ -192,6 +196,45 @@ func parse(name string, data []byte) ([]*yaml.Node, error) {
 		}
 		docs = append(docs, &n)
 	}
+}
+
+// duplicateKey finds a mapping that repeats a key. yaml.v3 builds such a
+// node tree without complaint, but the YAML spec forbids it and kubectl and
+// kustomize refuse it; bump must not pick one of the two values and edit it
+// (a "digest:" written twice would survive its own removal).
+func duplicateKey(docs []*yaml.Node) *ParseError {
+	type key struct{ tag, value string }
+	var walk func(n *yaml.Node) *ParseError
+	walk = func(n *yaml.Node) *ParseError {
+		if n.Kind == yaml.MappingNode {
+			seen := make(map[key]int, len(n.Content)/2)
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				if k.Kind != yaml.ScalarNode || k.Value == "<<" {
+					continue
+				}
+				id := key{k.ShortTag(), k.Value}
+				if first, ok := seen[id]; ok {
+					return &ParseError{Line: k.Line, Msg: fmt.Sprintf("mapping key %q already defined at line %d", k.Value, first)}
+				}
+				seen[id] = k.Line
+			}
+		}
+		// Aliases are not followed (n.Content of an alias is empty), so a
+		// YAML bomb costs no more here than its text.
+		for _, c := range n.Content {
+			if err := walk(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, d := range docs {
+		if err := walk(d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func isKustomization(name string) bool {

@@ -72,12 +72,36 @@ func FuzzRewriteBytes(f *testing.F) {
 			t.Fatalf("output does not parse: %v\n%q", err, out)
 		}
 		// No edit touches a comment: the parser finds the same comments,
-		// attached the same way, before and after.
-		inDocs, err := parse(name, data)
+		// attached the same way, before and after. Two exceptions come from
+		// kustomization entries gaining or losing a line. A stale digest's
+		// line goes with its own line comment, so the comparison is with the
+		// input minus the removed lines. And yaml.v3 attaches a comment line
+		// to the key after it or to the one before depending on what
+		// follows, so once lines come or go only the comments' text counts
+		// (their bytes are checked below).
+		var removed []edit
+		linesMoved := false
+		for _, ed := range edits {
+			if ed.text == "" {
+				removed = append(removed, ed)
+			}
+			if ed.text == "" || strings.ContainsAny(ed.text, "\r\n") {
+				linesMoved = true
+			}
+		}
+		pruned, err := splice(bytes.Clone(data), removed)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if before, after := comments(inDocs), comments(outDocs); !slices.Equal(before, after) {
+		inDocs, err := parse(name, pruned)
+		if err != nil {
+			t.Fatalf("input minus removed lines does not parse: %v", err)
+		}
+		before, after := comments(inDocs), comments(outDocs)
+		if linesMoved {
+			before, after = commentTexts(before), commentTexts(after)
+		}
+		if !slices.Equal(before, after) {
 			t.Fatalf("comments changed:\nbefore %q\nafter  %q", before, after)
 		}
 		out2, changes2, _, err := RewriteBytes(name, out, opts)
@@ -138,5 +162,21 @@ func comments(docs []*yaml.Node) []string {
 	for _, d := range docs {
 		walk(d)
 	}
+	return out
+}
+
+// commentTexts drops the slot from each of comments' entries, splits them
+// into lines (a block of comment lines may be cut in two by a new key, and
+// then loses the blank lines between) and sorts them.
+func commentTexts(cs []string) []string {
+	var out []string
+	for _, c := range cs {
+		for l := range strings.SplitSeq(c[2:], "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				out = append(out, l)
+			}
+		}
+	}
+	slices.Sort(out)
 	return out
 }
