@@ -15,6 +15,7 @@ type planner struct {
 	name          string
 	src           *source
 	kustomization bool
+	nested        bool                // planning YAML embedded in a string; embedded() stops here
 	claimed       map[*yaml.Node]bool // scalars already handled by a rule
 	edits         []edit
 	changes       []Change
@@ -44,6 +45,22 @@ func (p *planner) document(doc *yaml.Node) {
 			}
 		}
 	}
+	if root.Kind == yaml.MappingNode {
+		var files *yaml.Node
+		switch kind, _ := scalar(lookup(root, "kind")); kind {
+		case "ConfigMap":
+			files = lookup(root, "data")
+		case "Secret":
+			files = lookup(root, "stringData")
+		}
+		if files != nil && files.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(files.Content); i += 2 {
+				if k, ok := scalar(files.Content[i]); ok && (strings.HasSuffix(k, ".yaml") || strings.HasSuffix(k, ".yml")) {
+					p.embedded(deref(files.Content[i+1]))
+				}
+			}
+		}
+	}
 	p.walk(root)
 }
 
@@ -66,6 +83,12 @@ func (p *planner) walk(n *yaml.Node) {
 					p.imageScalar(v)
 				}
 				p.marker(v, v.LineComment, k.LineComment)
+			}
+			if k.Kind == yaml.ScalarNode && k.Value == "helm" {
+				p.embedded(lookup(v, "values")) // Argo CD's values string
+			}
+			if k.Kind == yaml.ScalarNode && k.Value == "valuesContent" {
+				p.embedded(deref(v)) // k3s/RKE2 HelmChart
 			}
 			if k.Kind == yaml.ScalarNode && k.Value == "kustomize" && v.Kind == yaml.MappingNode {
 				if imgs := lookup(v, "images"); imgs != nil && imgs.Kind == yaml.SequenceNode {
