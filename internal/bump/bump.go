@@ -146,10 +146,12 @@ func (o *Options) rewriteOptions() manifest.Options {
 // runLocal rewrites the files of a checkout on disk, or only diffs them.
 func runLocal(ctx context.Context, opts Options) (*Outcome, error) {
 	fsys := os.DirFS(opts.Dir)
+	start := time.Now()
 	res, err := manifest.Rewrite(ctx, fsys, opts.rewriteOptions())
 	if err != nil {
 		return nil, err
 	}
+	logRewrite(opts.logger(), "checkout "+opts.Dir, res, start)
 	out := newOutcome(res)
 	if opts.DryRun {
 		out.DryRun = true
@@ -159,11 +161,20 @@ func runLocal(ctx context.Context, opts Options) (*Outcome, error) {
 	if err := manifest.WriteFiles(opts.Dir, res.Files); err != nil {
 		return nil, fmt.Errorf("write files: %w", err)
 	}
+	if len(res.Files) > 0 {
+		opts.logger().Info("wrote files", "count", len(res.Files))
+	}
 	return out, nil
 }
 
+// logRewrite says what a rewrite found, for --verbose.
+func logRewrite(log *slog.Logger, where string, res *manifest.Result, start time.Time) {
+	log.Info("rewrote", "tree", where, "changes", len(res.Changes), "files", len(res.Files),
+		"skipped", len(res.Skipped), "not_found", len(res.NotFound), "took", time.Since(start).Round(time.Millisecond))
+}
+
 func newOutcome(res *manifest.Result) *Outcome {
-	return &Outcome{Changed: res.Changed(), Changes: res.Changes, Skipped: res.Skipped}
+	return &Outcome{Changed: res.Changed(), Changes: res.Changes, Skipped: res.Skipped, NotFound: res.NotFound}
 }
 
 // runGit works on a git repository: a fresh clone of RepoURL, or the local
@@ -171,10 +182,12 @@ func newOutcome(res *manifest.Result) *Outcome {
 // base, so a lost race is repaired by doing the whole bump again.
 func runGit(ctx context.Context, opts Options) (*Outcome, error) {
 	log := opts.logger()
+	start := time.Now()
 	repo, err := openRepo(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
+	log.Info("repository ready", "cloned", opts.RepoURL != "", "base", repo.BaseBranch(), "commit", repo.BaseCommit(), "took", time.Since(start).Round(time.Millisecond))
 	if opts.Configure != nil {
 		tree, err := repo.TreeFS(repo.BaseCommit())
 		if err != nil {
@@ -282,10 +295,12 @@ func attemptGit(ctx context.Context, repo *gitrepo.Repo, opts Options) (*Outcome
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	res, err := manifest.Rewrite(ctx, tree, opts.rewriteOptions())
 	if err != nil {
 		return nil, err
 	}
+	logRewrite(log, base+"@"+baseCommit, res, start)
 	out := newOutcome(res)
 	out.Base = base
 	if opts.DryRun {

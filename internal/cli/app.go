@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/bump-gitops/bump/internal/manifest"
 )
 
 // Exit codes.
@@ -83,7 +85,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "bump: %s\n", oneLine(err.Error()))
 	var ue usageError
-	if errors.As(err, &ue) || (runErr == nil && !errors.Is(err, context.Canceled)) {
+	if errors.As(err, &ue) || errors.Is(err, manifest.ErrNoPath) || (runErr == nil && !errors.Is(err, context.Canceled)) {
 		// A flag urfave/cli could not parse is a usage error too.
 		return exitUsage
 	}

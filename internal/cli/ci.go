@@ -30,6 +30,9 @@ func githubActions(getenv func(string) string, stdout io.Writer, o *bump.Outcome
 	for _, s := range o.Skipped {
 		fmt.Fprintf(stdout, "::warning title=bump skipped::%s\n", escapeData(describeSkip(s)))
 	}
+	for _, img := range o.NotFound {
+		fmt.Fprintf(stdout, "::warning title=bump found nothing::%s\n", escapeData(notFound(img)))
+	}
 	if path := getenv("GITHUB_OUTPUT"); path != "" {
 		if err := appendFile(path, githubOutputs(o)); err != nil {
 			return fmt.Errorf("write GITHUB_OUTPUT: %w", err)

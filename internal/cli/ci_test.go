@@ -78,6 +78,7 @@ func sampleOutcome() *bump.Outcome {
 			{File: "base/kustomization.yaml", Line: 11, Image: "ghcr.io/acme/api", From: "v1", To: "v2"},
 		},
 		Skipped:     []manifest.Skip{{File: "broken.yaml", Reason: "yaml: line 3: bad\nindent 100%"}},
+		NotFound:    []string{"ghcr.io/acme/apii"},
 		Commit:      "0123456789abcdef0123456789abcdef01234567",
 		Branch:      "bump/api",
 		Pushed:      true,
@@ -136,8 +137,10 @@ func TestGitHubActionsOutputs(t *testing.T) {
 		}
 	}
 	// Warnings are one line each, with the runner's escapes.
-	if want := "::warning title=bump skipped::"; !strings.Contains(stdout.String(), want) {
-		t.Errorf("no warning annotation in %q", stdout.String())
+	for _, want := range []string{"::warning title=bump skipped::", "::warning title=bump found nothing::no reference to ghcr.io/acme/apii found"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("no annotation %q in %q", want, stdout.String())
+		}
 	}
 	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
 		if !strings.HasPrefix(line, "::") {

@@ -104,6 +104,12 @@ func TestExitCodes(t *testing.T) {
 		t.Errorf("bad flag: exit %d, want %d", code, exitUsage)
 	}
 	dir := t.TempDir()
+	if code := Run(context.Background(), []string{"bump", "--dir", filepath.Join(dir, "nope"), "--image", "nginx:1.1"}, &out, &errb); code != exitUsage {
+		t.Errorf("missing --dir: exit %d, want %d", code, exitUsage)
+	}
+	if code := Run(context.Background(), []string{"bump", "--dir", dir, "--path", "nope", "--image", "nginx:1.1"}, &out, &errb); code != exitUsage {
+		t.Errorf("missing --path: exit %d, want %d", code, exitUsage)
+	}
 	os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("image: nginx:1.0\n"), 0o644)
 	if code := Run(context.Background(), []string{"bump", "--dir", dir, "--image", "nginx:1.1"}, &out, &errb); code != exitOK {
 		t.Errorf("good run: exit %d: %s", code, errb.String())

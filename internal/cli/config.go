@@ -46,8 +46,20 @@ func applyConfig(c *cli.Context, cfg *config.Config, opts *bump.Options) error {
 		if env := c.String("env"); env != "" {
 			return usagef("--env %s: no config file (.bump.yaml in the repository, or --config)", env)
 		}
-		return nil
+	} else if err := overlay(c, cfg, opts); err != nil {
+		return err
 	}
+	// A branch from the file is a default for the environments that open
+	// pull requests; one asked for on the command line is a mistake.
+	if opts.PushToBase && c.String("branch") != "" {
+		return errBranchWithPushToBase
+	}
+	return nil
+}
+
+var errBranchWithPushToBase = usagef("--branch names a pull request's branch, but this run commits straight onto the base branch (push-to-base)")
+
+func overlay(c *cli.Context, cfg *config.Config, opts *bump.Options) error {
 	s, err := cfg.Resolve(c.String("env"))
 	if err != nil {
 		return usageError{err}

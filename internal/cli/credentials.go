@@ -17,7 +17,7 @@ import (
 
 // withCredentials sets git auth and, when a pull request or an API commit
 // is wanted, the forge client. The token is used for both.
-func withCredentials(ctx context.Context, c *cli.Context, getenv func(string) string, opts *bump.Options, needForge bool) error {
+func withCredentials(ctx context.Context, c *cli.Context, getenv func(string) string, opts *bump.Options, fc forgeChoice, needForge bool) error {
 	repoURL := opts.RepoURL
 	if repoURL == "" {
 		u, err := gitrepo.OriginURL(opts.Dir)
@@ -26,11 +26,11 @@ func withCredentials(ctx context.Context, c *cli.Context, getenv func(string) st
 		}
 		repoURL = u
 	}
-	kind, repo, err := whichForge(c, getenv, repoURL, needForge)
+	kind, repo, err := whichForge(fc.kind, getenv, repoURL, needForge)
 	if err != nil {
 		return err
 	}
-	apiURL := forgeURL(c, getenv, kind, repo)
+	apiURL := forgeURL(fc.apiURL, getenv, kind, repo)
 
 	token := c.String("token")
 	if token == "" {
@@ -113,7 +113,7 @@ var tokenVars = []string{"BUMP_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "GITLAB_TOKEN
 
 // whichForge names the forge and the repository on it. Without a need for
 // the API an unknown host is fine: plain git needs no forge.
-func whichForge(c *cli.Context, getenv func(string) string, repoURL string, needForge bool) (forge.Kind, forge.Repo, error) {
+func whichForge(kindArg string, getenv func(string) string, repoURL string, needForge bool) (forge.Kind, forge.Repo, error) {
 	repo, err := forge.ParseRepoURL(repoURL)
 	if err != nil {
 		if needForge {
@@ -121,8 +121,8 @@ func whichForge(c *cli.Context, getenv func(string) string, repoURL string, need
 		}
 		return "", repo, nil
 	}
-	if f := c.String("forge"); f != "" {
-		kind, err := forge.ParseKind(f)
+	if kindArg != "" {
+		kind, err := forge.ParseKind(kindArg)
 		if err != nil {
 			return "", repo, usageError{err}
 		}
@@ -137,9 +137,9 @@ func whichForge(c *cli.Context, getenv func(string) string, repoURL string, need
 
 // forgeURL is the API base: the flag, else what the CI job says about its
 // own server when the repository lives there, else the public default.
-func forgeURL(c *cli.Context, getenv func(string) string, kind forge.Kind, repo forge.Repo) string {
-	if u := c.String("forge-url"); u != "" {
-		return u
+func forgeURL(urlArg string, getenv func(string) string, kind forge.Kind, repo forge.Repo) string {
+	if urlArg != "" {
+		return urlArg
 	}
 	switch kind {
 	case forge.GitHub:

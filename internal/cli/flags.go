@@ -79,7 +79,7 @@ func flags() []cli.Flag {
 
 		// Pull / merge request.
 		&cli.StringFlag{Name: "forge", Category: catPR, EnvVars: env("FORGE"),
-			Usage: "`github` or gitlab (default: detected from the repository URL)"},
+			Usage: "`NAME` of the forge, github or gitlab (default: detected from the repository URL)"},
 		&cli.StringFlag{Name: "forge-url", Category: catPR, EnvVars: env("FORGE_URL"),
 			Usage: "API base `URL` for GitHub Enterprise Server or self-hosted GitLab"},
 		&cli.StringFlag{Name: "title", Category: catPR, EnvVars: env("TITLE"),

@@ -18,6 +18,9 @@ func render(stdout, stderr io.Writer, format string, o *bump.Outcome) error {
 	for _, s := range o.Skipped {
 		fmt.Fprintf(stderr, "warning: skipped %s\n", describeSkip(s))
 	}
+	for _, img := range o.NotFound {
+		fmt.Fprintf(stderr, "warning: %s\n", notFound(img))
+	}
 	if format == "json" {
 		return renderJSON(stdout, o)
 	}
@@ -30,6 +33,8 @@ func render(stdout, stderr io.Writer, format string, o *bump.Outcome) error {
 	switch {
 	case o.Note != "":
 		fmt.Fprintln(stdout, o.Note)
+	case !o.Changed && len(o.NotFound) > 0:
+		fmt.Fprintln(stdout, "nothing to change")
 	case !o.Changed:
 		fmt.Fprintln(stdout, "up to date: nothing to change")
 	case o.DryRun:
@@ -50,6 +55,10 @@ func render(stdout, stderr io.Writer, format string, o *bump.Outcome) error {
 		fmt.Fprintf(stdout, "%s %s\n", verb, pr.URL)
 	}
 	return nil
+}
+
+func notFound(image string) string {
+	return fmt.Sprintf("no reference to %s found: check the image name and --path", image)
 }
 
 func describeSkip(s manifest.Skip) string {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -130,7 +131,29 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 		opts.Paths = append(opts.Paths, filepath.ToSlash(filepath.Clean(p)))
 	}
 
-	mode, err := chooseMode(c)
+	if opts.RepoURL == "" {
+		if st, err := os.Stat(opts.Dir); err != nil || !st.IsDir() {
+			return opts, usagef("--dir %s: no such directory", opts.Dir)
+		}
+	}
+	// The file bump runs with (--config, or .bump.yaml where it runs) may
+	// name the repository and its forge, which decide the mode; a file in
+	// the cloned repository is read later and may not.
+	cfg, err := loadConfig(c, opts.RepoURL == "")
+	if err != nil {
+		return opts, err
+	}
+	fc := forgeChoice{kind: c.String("forge"), apiURL: c.String("forge-url")}
+	if cfg != nil {
+		s, err := cfg.Resolve(c.String("env"))
+		if err != nil {
+			return opts, usageError{err}
+		}
+		opts.RepoURL = cmp.Or(opts.RepoURL, s.Repo)
+		fc.kind = cmp.Or(fc.kind, s.Forge)
+		fc.apiURL = cmp.Or(fc.apiURL, s.ForgeURL)
+	}
+	mode, err := chooseMode(c, opts.RepoURL != "")
 	if err != nil {
 		return opts, err
 	}
@@ -139,10 +162,6 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 	case "merge", "squash", "rebase":
 	default:
 		return opts, usagef("--merge-method %q: want merge, squash or rebase", opts.PR.MergeMethod)
-	}
-	cfg, err := loadConfig(c, opts.RepoURL == "")
-	if err != nil {
-		return opts, err
 	}
 	if opts.RepoURL == "" || cfg != nil {
 		if err := applyConfig(c, cfg, &opts); err != nil {
@@ -154,7 +173,7 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 	if opts.DryRun || mode == bump.WriteFiles {
 		// Nothing leaves the machine: no credentials needed.
 		if opts.RepoURL != "" {
-			return opts, withCredentials(ctx, c, getenv, &opts, false)
+			return opts, withCredentials(ctx, c, getenv, &opts, fc, false)
 		}
 		return opts, nil
 	}
@@ -173,18 +192,23 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 	if mode == bump.CommitOnly {
 		return opts, nil
 	}
-	return opts, withCredentials(ctx, c, getenv, &opts, opts.Mode == bump.OpenPR || c.Bool("commit-via-api"))
+	return opts, withCredentials(ctx, c, getenv, &opts, fc, opts.Mode == bump.OpenPR || c.Bool("commit-via-api"))
 }
 
-// chooseMode: with --repo, bump goes all the way to a pull request unless
-// told to stop earlier; in a local checkout it only writes files unless
-// asked to go further.
-func chooseMode(c *cli.Context) (bump.Mode, error) {
-	remote := c.String("repo") != ""
+// forgeChoice is what the flags, else the config file, say of the forge.
+type forgeChoice struct{ kind, apiURL string }
+
+// chooseMode: with a repository to clone, bump goes all the way to a pull
+// request unless told to stop earlier; in a local checkout it only writes
+// files unless asked to go further.
+func chooseMode(c *cli.Context, remote bool) (bump.Mode, error) {
 	switch {
 	case c.Bool("push-to-base"):
 		if c.Bool("commit-via-api") {
 			return 0, usagef("--commit-via-api works on the head branch; it cannot be combined with --push-to-base")
+		}
+		if c.String("branch") != "" {
+			return 0, errBranchWithPushToBase
 		}
 		return bump.Push, nil
 	case c.Bool("no-pr"):

@@ -15,6 +15,7 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -77,6 +78,9 @@ func Parse(name string, data []byte) (*Config, error) {
 			return nil, fmt.Errorf("%s: empty config file", name)
 		}
 		return nil, c.yamlError(err)
+	}
+	if c.node("version") == nil {
+		return nil, c.errorf(0, `missing "version: 1" (the file format's version) at the top`)
 	}
 	if c.Version != 1 {
 		return nil, c.errorf(c.line("version"), "version must be 1 (got %d)", c.Version)
@@ -253,11 +257,68 @@ func (c *Config) yamlError(err error) error {
 	if errors.As(err, &te) {
 		parts := make([]string, len(te.Errors))
 		for i, e := range te.Errors {
-			parts[i] = lineForm(c.name, e)
+			parts[i] = lineForm(c.name, c.typeError(e))
 		}
 		return errors.New(strings.Join(parts, "; "))
 	}
 	return errors.New(lineForm(c.name, strings.TrimPrefix(err.Error(), "yaml: ")))
+}
+
+// typeMismatch is how yaml.v3 words a value of the wrong type; it
+// shortens long values, so the message is rebuilt from the key's node.
+var typeMismatch = regexp.MustCompile("^line (\\d+): cannot unmarshal !!\\w+ `.*` into (\\S+)$")
+
+// typeError rewords a type mismatch as "line N: KEY: want …, got VALUE".
+func (c *Config) typeError(msg string) string {
+	m := typeMismatch.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	want := map[string]string{
+		"bool":                       "true or false",
+		"string":                     "a string",
+		"int":                        "a number",
+		"[]string":                   "a list, such as [a, b]",
+		"map[string]config.Settings": "a mapping of environment names to settings",
+	}[m[2]]
+	if want == "" {
+		return msg
+	}
+	line, _ := strconv.Atoi(m[1])
+	key, val := c.keyOnLine(line)
+	if key == nil {
+		return fmt.Sprintf("line %d: want %s", line, want)
+	}
+	got := val.Value
+	switch val.Kind {
+	case yaml.SequenceNode:
+		got = "a list"
+	case yaml.MappingNode:
+		got = "a mapping"
+	default:
+		got = strconv.Quote(got)
+	}
+	return fmt.Sprintf("line %d: %s: want %s, got %s", line, key.Value, want, got)
+}
+
+// keyOnLine finds the innermost mapping entry whose key or value starts
+// on line, so that a type error can name its key.
+func (c *Config) keyOnLine(line int) (key, val *yaml.Node) {
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if k, v := n.Content[i], n.Content[i+1]; k.Line == line || v.Line == line {
+					key, val = k, v
+				}
+			}
+		}
+		for _, ch := range n.Content {
+			walk(ch)
+		}
+	}
+	walk(&c.root)
+	return key, val
 }
 
 // unknownField is how yaml.v3 words a key the file may not have.

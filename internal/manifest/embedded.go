@@ -52,7 +52,7 @@ func (p *planner) embedded(n *yaml.Node) {
 		p.skips = append(p.skips, s)
 		return
 	}
-	sub := &planner{e: p.e, name: p.name, src: newSource(body), claimed: map[*yaml.Node]bool{}, nested: true}
+	sub := &planner{e: p.e, name: p.name, src: newSource(body), claimed: map[*yaml.Node]bool{}, nested: true, found: p.found}
 	for _, d := range docs {
 		sub.document(d)
 	}

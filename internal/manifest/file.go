@@ -94,16 +94,18 @@ func RewriteBytes(name string, data []byte, opts Options) ([]byte, []Change, []S
 	if int64(len(data)) > opts.maxFileSize() {
 		return nil, nil, []Skip{{File: name, Reason: fmt.Sprintf("file larger than %d bytes", opts.maxFileSize())}}, nil
 	}
-	return e.file(name, data)
+	return e.file(name, data, nil)
 }
 
-func (e *engine) file(name string, data []byte) ([]byte, []Change, []Skip, error) {
-	out, _, changes, skips, err := e.rewrite(name, data)
+// file rewrites one file. found, when not nil, has one flag per target,
+// set for each target a reference in the file names.
+func (e *engine) file(name string, data []byte, found []bool) ([]byte, []Change, []Skip, error) {
+	out, _, changes, skips, err := e.rewrite(name, data, found)
 	return out, changes, skips, err
 }
 
 // rewrite is file that also returns the applied edits, for tests.
-func (e *engine) rewrite(name string, data []byte) ([]byte, []edit, []Change, []Skip, error) {
+func (e *engine) rewrite(name string, data []byte, found []bool) ([]byte, []edit, []Change, []Skip, error) {
 	if bytes.IndexByte(data, 0) >= 0 {
 		return nil, nil, nil, []Skip{{File: name, Reason: "binary file (NUL byte)"}}, nil
 	}
@@ -134,7 +136,7 @@ func (e *engine) rewrite(name string, data []byte) ([]byte, []edit, []Change, []
 		err.File = name
 		return invalid(err)
 	}
-	p := &planner{e: e, name: name, src: newSource(data), claimed: map[*yaml.Node]bool{}, kustomization: isKustomization(name)}
+	p := &planner{e: e, name: name, src: newSource(data), claimed: map[*yaml.Node]bool{}, kustomization: isKustomization(name), found: found}
 	for _, d := range docs {
 		p.document(d)
 	}

@@ -57,7 +57,7 @@ func FuzzRewriteBytes(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, edits, changes, _, err := e.rewrite(name, data)
+		out, edits, changes, _, err := e.rewrite(name, data, nil)
 		if err != nil || out == nil {
 			if len(changes) > 0 {
 				t.Fatalf("changes reported without output: %v", changes)

@@ -176,6 +176,9 @@ func renderResult(res *Result, err error) string {
 		}
 		fmt.Fprintf(&b, "skip %s%s: %s\n", loc, img, s.Reason)
 	}
+	for _, img := range res.NotFound {
+		fmt.Fprintf(&b, "not found %s\n", img)
+	}
 	if b.Len() == 0 {
 		b.WriteString("no changes\n")
 	}

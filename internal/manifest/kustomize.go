@@ -47,6 +47,9 @@ func (p *planner) kustomizeEntry(entry *yaml.Node) {
 	if newTag == oldTag && newDigest == oldDigest {
 		return
 	}
+	if newTag == oldTag && digestNode != nil {
+		at.Line = digestNode.Line // only the digest moves: point the reviewer at it
+	}
 	if newTag != oldTag && p.downgrade(at, t, oldTag) {
 		return
 	}

@@ -61,6 +61,9 @@ type Result struct {
 	Changes []Change // sorted by file, line
 	Files   []File   // one per changed file, new content, sorted by path
 	Skipped []Skip   // sorted by file, line
+	// NotFound lists the images (familiar names) that no reference in the
+	// files looked at names: usually a typo or a --path that misses.
+	NotFound []string
 }
 
 // Changed reports whether any file changes.

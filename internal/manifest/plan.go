@@ -17,6 +17,7 @@ type planner struct {
 	kustomization bool
 	nested        bool                // planning YAML embedded in a string; embedded() stops here
 	claimed       map[*yaml.Node]bool // scalars already handled by a rule
+	found         []bool              // per target: a reference names it (nil: not tracked)
 	edits         []edit
 	changes       []Change
 	skips         []Skip
@@ -150,6 +151,9 @@ func (p *planner) match(names ...string) *target {
 		t := &p.e.targets[i]
 		for _, name := range names {
 			if name != "" && t.ref.Matches(name) {
+				if p.found != nil {
+					p.found[i] = true
+				}
 				return t
 			}
 		}
@@ -351,7 +355,11 @@ func (p *planner) helmMap(m *yaml.Node) {
 		p.edits = p.edits[:n]
 		return
 	}
-	p.change(tagNode, t, from, imageref.JoinVersion(newTag, newDigest))
+	at := tagNode
+	if newTag == oldTag {
+		at = digestNode // only the digest moved: point the reviewer at it
+	}
+	p.change(at, t, from, imageref.JoinVersion(newTag, newDigest))
 }
 
 // setDigest sets a Helm digest value; clearing a plain one writes "".

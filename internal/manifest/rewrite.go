@@ -43,6 +43,7 @@ func Rewrite(ctx context.Context, fsys fs.FS, opts Options) (*Result, error) {
 		res     Result
 		invalid []*ParseError
 		failure error
+		found   = make([]bool, len(e.targets))
 	)
 	fail := func(err error) {
 		mu.Lock()
@@ -59,6 +60,14 @@ func Rewrite(ctx context.Context, fsys fs.FS, opts Options) (*Result, error) {
 	for range workers {
 		wg.Go(func() {
 			var buf []byte
+			mine := make([]bool, len(e.targets))
+			defer func() {
+				mu.Lock()
+				for i, f := range mine {
+					found[i] = found[i] || f
+				}
+				mu.Unlock()
+			}()
 			for name := range jobs {
 				if ctx.Err() != nil {
 					continue
@@ -68,7 +77,7 @@ func Rewrite(ctx context.Context, fsys fs.FS, opts Options) (*Result, error) {
 					out fileOutcome
 					err error
 				)
-				f, out, buf, err = e.readAndRewrite(fsys, name, buf)
+				f, out, buf, err = e.readAndRewrite(fsys, name, buf, mine)
 				if err != nil {
 					var pe *ParseError
 					if errors.As(err, &pe) {
@@ -151,6 +160,11 @@ func Rewrite(ctx context.Context, fsys fs.FS, opts Options) (*Result, error) {
 		}
 		return nil, fmt.Errorf("%w (and %d more invalid files; --skip-invalid skips them)", invalid[0], len(invalid)-1)
 	}
+	for i, f := range found {
+		if !f {
+			res.NotFound = append(res.NotFound, e.targets[i].image)
+		}
+	}
 	slices.SortFunc(res.Files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	slices.SortStableFunc(res.Changes, func(a, b Change) int {
 		return cmp.Or(strings.Compare(a.File, b.File), a.Line-b.Line)
@@ -168,7 +182,7 @@ type fileOutcome struct {
 
 // readAndRewrite reads one file into buf (reused between files, so unchanged
 // files cost no allocation) and rewrites it. It returns the grown buffer.
-func (e *engine) readAndRewrite(fsys fs.FS, name string, buf []byte) (File, fileOutcome, []byte, error) {
+func (e *engine) readAndRewrite(fsys fs.FS, name string, buf []byte, found []bool) (File, fileOutcome, []byte, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
 		return File{}, fileOutcome{}, buf, fmt.Errorf("open %s: %w", name, err)
@@ -191,7 +205,7 @@ func (e *engine) readAndRewrite(fsys fs.FS, name string, buf []byte) (File, file
 	if n > limit {
 		return File{}, fileOutcome{skips: []Skip{{File: name, Reason: fmt.Sprintf("file larger than %d bytes", limit)}}}, buf, nil
 	}
-	out, changes, skips, err := e.file(name, data)
+	out, changes, skips, err := e.file(name, data, found)
 	if err != nil {
 		return File{}, fileOutcome{}, buf, err
 	}
@@ -228,6 +242,10 @@ func cleanRoots(paths []string) ([]string, error) {
 	return roots, nil
 }
 
+// ErrNoPath means a path to look under does not exist in the tree; the
+// caller asked for something that is not there, which is a usage mistake.
+var ErrNoPath = errors.New("no such file or directory in the repository")
+
 // checkRoot makes sure a --path exists and reaches it without following a
 // symlink (fs.WalkDir would follow one given as its root).
 func checkRoot(fsys fs.FS, root string) error {
@@ -239,6 +257,9 @@ func checkRoot(fsys fs.FS, root string) error {
 		for i := range parts {
 			p := strings.Join(parts[:i+1], "/")
 			info, err := rl.Lstat(p)
+			if errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("path %q: %w", root, ErrNoPath)
+			}
 			if err != nil {
 				return fmt.Errorf("path %q: %w", root, err)
 			}
@@ -248,7 +269,9 @@ func checkRoot(fsys fs.FS, root string) error {
 		}
 		return nil
 	}
-	if _, err := fs.Stat(fsys, root); err != nil {
+	if _, err := fs.Stat(fsys, root); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("path %q: %w", root, ErrNoPath)
+	} else if err != nil {
 		return fmt.Errorf("path %q: %w", root, err)
 	}
 	return nil
