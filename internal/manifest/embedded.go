@@ -32,7 +32,7 @@ func (p *planner) embedded(n *yaml.Node) {
 		p.skip(n, nil, "embedded YAML is only rewritten in a literal block (|)")
 		return
 	}
-	body, starts, strips, ok := p.src.literalBlock(n)
+	header, body, starts, strips, ok := p.src.literalBlock(n)
 	if !ok {
 		p.skip(n, nil, "embedded YAML not rewritten: its lines cannot be mapped exactly (indentation indicator, tabs or unusual line breaks)")
 		return
@@ -45,7 +45,7 @@ func (p *planner) embedded(n *yaml.Node) {
 		bad = duplicateKey(docs)
 	}
 	if bad != nil {
-		s := Skip{File: p.name, Line: n.Line, Reason: "embedded YAML does not parse: " + bad.Msg}
+		s := Skip{File: p.name, Line: header, Reason: "embedded YAML does not parse: " + bad.Msg}
 		if bad.Line > 0 {
 			s.Line += bad.Line
 		}
@@ -56,10 +56,16 @@ func (p *planner) embedded(n *yaml.Node) {
 	for _, d := range docs {
 		sub.document(d)
 	}
-	// Inner line i is the block's line i, which is line n.Line+i of the file.
+	// Inner line i is the block's line i, which is line header+i of the
+	// file. The text's first line starts at 0 even when newSource has
+	// stepped over a BOM there.
 	outer := func(off int) int {
 		l := sub.src.lineOf(off) - 1
-		return starts[l] + strips[l] + off - sub.src.lines[l]
+		lineStart := sub.src.lines[l]
+		if l == 0 {
+			lineStart = 0
+		}
+		return starts[l] + strips[l] + off - lineStart
 	}
 	for _, ed := range sub.edits {
 		l := sub.src.lineOf(ed.start)
@@ -74,44 +80,41 @@ func (p *planner) embedded(n *yaml.Node) {
 		p.edits = append(p.edits, edit{start: outer(ed.start), end: outer(ed.end), text: ed.text})
 	}
 	for _, c := range sub.changes {
-		c.Line += n.Line
+		c.Line += header
 		p.changes = append(p.changes, c)
 	}
 	for _, s := range sub.skips {
 		if s.Line > 0 {
-			s.Line += n.Line
+			s.Line += header
 		}
 		p.skips = append(p.skips, s)
 	}
 }
 
-// literalBlock returns the text of literal block scalar n as it sits in the
-// file (indentation removed, line breaks kept), with the file offset of each
-// of its lines and the bytes of indentation taken from each. It reports false
-// when the block cannot be mapped exactly: an explicit indentation
-// indicator, a line break other than LF or CRLF, or text that does not read
-// back as the parser's value.
-func (s *source) literalBlock(n *yaml.Node) (body []byte, starts, strips []int, ok bool) {
+// literalBlock returns the line of literal block scalar n's header ("|")
+// and the block's text as it sits in the file (indentation removed, line
+// breaks kept), with the file offset of each of its lines and the bytes of
+// indentation taken from each. It reports false when the block cannot be
+// mapped exactly: an explicit indentation indicator, a line break other
+// than LF or CRLF, or text that does not read back as the parser's value.
+func (s *source) literalBlock(n *yaml.Node) (header int, body []byte, starts, strips []int, ok bool) {
 	off, err := s.offset(n.Line, n.Column)
 	if err != nil {
-		return nil, nil, nil, false
+		return 0, nil, nil, nil, false
 	}
 	off = s.skipProperties(off)
 	if off >= len(s.data) || s.data[off] != '|' {
-		return nil, nil, nil, false
+		return 0, nil, nil, nil, false
 	}
 	// The header: "|" with an optional chomping indicator, then a comment.
 	for i := off + 1; i < len(s.data) && s.data[i] != ' ' && s.data[i] != '\t' && s.data[i] != '#' && s.data[i] != '\r' && s.data[i] != '\n'; i++ {
 		if c := s.data[i]; c != '-' && c != '+' {
-			return nil, nil, nil, false
+			return 0, nil, nil, nil, false
 		}
 	}
-	first := s.lineOf(off) // the block's lines follow the header's
-	if first != n.Line {
-		return nil, nil, nil, false
-	}
+	header = s.lineOf(off) // the block's lines follow the header's
 	indent := -1
-	for l := first; l < len(s.lines); l++ {
+	for l := header; l < len(s.lines); l++ {
 		start := s.lines[l]
 		end := len(s.data)
 		if l+1 < len(s.lines) {
@@ -120,14 +123,14 @@ func (s *source) literalBlock(n *yaml.Node) (body []byte, starts, strips []int, 
 		line := s.data[start:end]
 		text := bytes.TrimRight(line, "\r\n")
 		if len(line)-len(text) == 0 && end != len(s.data) || bytes.ContainsAny(text, "\r\u0085\u2028\u2029") {
-			return nil, nil, nil, false
+			return 0, nil, nil, nil, false
 		}
 		spaces := len(text) - len(bytes.TrimLeft(text, " "))
 		blank := spaces == len(text)
 		if indent < 0 && !blank {
 			indent = spaces
 			if indent == 0 {
-				return nil, nil, nil, false
+				return 0, nil, nil, nil, false
 			}
 		}
 		if !blank && spaces < indent {
@@ -142,14 +145,14 @@ func (s *source) literalBlock(n *yaml.Node) (body []byte, starts, strips []int, 
 		body = append(body, line[strip:]...)
 	}
 	if indent < 0 {
-		return nil, nil, nil, false
+		return 0, nil, nil, nil, false
 	}
 	// The parser's value is the same text with LF line breaks, less
 	// trailing blank lines as chomping decides; anything else means this
 	// reading of the block is wrong, and a wrong reading must not edit.
 	got := strings.TrimRight(strings.ReplaceAll(string(body), "\r\n", "\n"), " \n")
 	if got != strings.TrimRight(n.Value, " \n") {
-		return nil, nil, nil, false
+		return 0, nil, nil, nil, false
 	}
-	return body, starts, strips, true
+	return header, body, starts, strips, true
 }

@@ -22,6 +22,8 @@ var fuzzImages = []string{
 	"docker.io/bitnami/redis:on",
 }
 
+const probeTag = "v9.9.9-probe"
+
 // FuzzRewriteBytes checks the rewriter's invariants on arbitrary input:
 // bytes outside the edited spans never change, comments stay as they are,
 // the output still parses, and a second run is a no-op.
@@ -43,6 +45,9 @@ func FuzzRewriteBytes(f *testing.F) {
 			}
 		}
 	}
+	// A BOM at the start of an embedded block once shifted the edit (the
+	// probe below is what catches that kind of damage).
+	f.Add([]byte("helm:\n  values: |\n    \ufeffimage: ghcr.io/acme/api:v1.2.2\n"), uint8(0), false)
 	f.Fuzz(func(t *testing.T, data []byte, pick uint8, kustomization bool) {
 		name := "k8s/app.yaml"
 		if kustomization {
@@ -107,6 +112,18 @@ func FuzzRewriteBytes(f *testing.F) {
 		out2, changes2, _, err := RewriteBytes(name, out, opts)
 		if err != nil || out2 != nil || len(changes2) > 0 {
 			t.Fatalf("second run not a no-op: err=%v changes=%v\nfirst:\n%q\nsecond:\n%q", err, changes2, out, out2)
+		}
+		// Every reference is still a reference afterwards: a probe bump to a
+		// version nobody writes finds as many in the output as in the input,
+		// so no edit can have spliced a reference into garbage (which the
+		// no-op check above cannot see: garbage is never bumped again).
+		if probeRef, err := imageref.Parse(ref.Familiar() + ":" + probeTag); err == nil && !bytes.Contains(data, []byte(probeTag)) {
+			probe := Options{Images: []imageref.Ref{probeRef}, AllowDowngrade: true}
+			_, inChanges, _, inErr := RewriteBytes(name, data, probe)
+			_, outChanges, _, outErr := RewriteBytes(name, out, probe)
+			if (inErr == nil) != (outErr == nil) || len(inChanges) != len(outChanges) {
+				t.Fatalf("references before and after differ: %d (%v) vs %d (%v)\nafter:\n%q", len(inChanges), inErr, len(outChanges), outErr, out)
+			}
 		}
 		for _, c := range changes {
 			if c.To == "" || (ref.Tag != "" && !strings.Contains(c.To, ref.Tag)) {

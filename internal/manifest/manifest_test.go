@@ -288,3 +288,37 @@ func TestDemoTree(t *testing.T) {
 		}
 	}
 }
+
+// Edges of YAML held in a literal block that a text fixture hides or that
+// review found: each must change exactly the tag and report the file's line.
+func TestEmbeddedEdges(t *testing.T) {
+	tests := []struct {
+		name, in string
+		line     int
+	}{
+		// A BOM pasted at the start of the block: the parser steps over it,
+		// the byte offsets must not.
+		{"bom at block start", "helm:\n  values: |\n    \ufeffimage: ghcr.io/acme/api:v1.2.2\n", 3},
+		// A marker on the header line must not claim the block for itself.
+		{"marker on valuesContent", "spec:\n  valuesContent: | # bump: ghcr.io/acme/api\n    image: ghcr.io/acme/api:v1.2.2\n", 3},
+		// An anchor on the key's line, the block's header on the next.
+		{"header after anchor", "helm:\n  values: &v\n    |\n      image: ghcr.io/acme/api:v1.2.2\n", 4},
+		// A ConfigMap as an item of a List.
+		{"configmap in a list", "kind: List\nitems:\n  - kind: ConfigMap\n    data:\n      values.yaml: |\n        image: ghcr.io/acme/api:v1.2.2\n", 6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, changes, skips, err := RewriteBytes("a.yaml", []byte(tt.in), apiOpts(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := strings.Replace(tt.in, "api:v1.2.2", "api:v1.2.3", 1)
+			if string(out) != want {
+				t.Fatalf("out = %q, want %q (skips %v)", out, want, skips)
+			}
+			if len(changes) != 1 || changes[0].Line != tt.line {
+				t.Errorf("changes = %+v, want one at line %d", changes, tt.line)
+			}
+		})
+	}
+}

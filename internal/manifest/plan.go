@@ -46,23 +46,28 @@ func (p *planner) document(doc *yaml.Node) {
 			}
 		}
 	}
-	if root.Kind == yaml.MappingNode {
-		var files *yaml.Node
-		switch kind, _ := scalar(lookup(root, "kind")); kind {
-		case "ConfigMap":
-			files = lookup(root, "data")
-		case "Secret":
-			files = lookup(root, "stringData")
-		}
-		if files != nil && files.Kind == yaml.MappingNode {
-			for i := 0; i+1 < len(files.Content); i += 2 {
-				if k, ok := scalar(files.Content[i]); ok && (strings.HasSuffix(k, ".yaml") || strings.HasSuffix(k, ".yml")) {
-					p.embedded(deref(files.Content[i+1]))
-				}
-			}
+	p.walk(root)
+}
+
+// valuesFiles handles the *.yaml keys of a ConfigMap's data or a Secret's
+// stringData (what Flux's valuesFrom reads), wherever the object sits: a
+// document of its own, or an item of a List.
+func (p *planner) valuesFiles(m *yaml.Node) {
+	var files *yaml.Node
+	switch kind, _ := scalar(lookup(m, "kind")); kind {
+	case "ConfigMap":
+		files = lookup(m, "data")
+	case "Secret":
+		files = lookup(m, "stringData")
+	}
+	if files == nil || files.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(files.Content); i += 2 {
+		if k, ok := scalar(files.Content[i]); ok && (strings.HasSuffix(k, ".yaml") || strings.HasSuffix(k, ".yml")) {
+			p.embedded(deref(files.Content[i+1]))
 		}
 	}
-	p.walk(root)
 }
 
 // walk visits every node once. Alias nodes are not followed: an alias is
@@ -72,8 +77,17 @@ func (p *planner) walk(n *yaml.Node) {
 	switch n.Kind {
 	case yaml.MappingNode:
 		p.helmMap(n)
+		p.valuesFiles(n)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
+			// YAML held in a string, before the marker rule can claim the
+			// string itself.
+			if k.Kind == yaml.ScalarNode && k.Value == "helm" {
+				p.embedded(lookup(v, "values")) // Argo CD's values string
+			}
+			if k.Kind == yaml.ScalarNode && k.Value == "valuesContent" {
+				p.embedded(deref(v)) // k3s/RKE2 HelmChart
+			}
 			if k.Kind == yaml.ScalarNode && k.Value == "image" {
 				if d := deref(v); d != v {
 					p.imageScalar(d)
@@ -84,12 +98,6 @@ func (p *planner) walk(n *yaml.Node) {
 					p.imageScalar(v)
 				}
 				p.marker(v, v.LineComment, k.LineComment)
-			}
-			if k.Kind == yaml.ScalarNode && k.Value == "helm" {
-				p.embedded(lookup(v, "values")) // Argo CD's values string
-			}
-			if k.Kind == yaml.ScalarNode && k.Value == "valuesContent" {
-				p.embedded(deref(v)) // k3s/RKE2 HelmChart
 			}
 			if k.Kind == yaml.ScalarNode && k.Value == "kustomize" && v.Kind == yaml.MappingNode {
 				if imgs := lookup(v, "images"); imgs != nil && imgs.Kind == yaml.SequenceNode {
