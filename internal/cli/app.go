@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -65,7 +66,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// urfave/cli would call os.Exit itself; errors are ours to map to exit codes.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{err}
+			return usageError{flagError(err)}
 		},
 		Action: func(c *cli.Context) error {
 			if c.Bool("version") {
@@ -90,6 +91,41 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	return exitError
+}
+
+// The standard flag package's words, which urfave/cli passes on: they name
+// flags with one dash and say "parse error" whatever the value wanted.
+var (
+	undefinedFlag = regexp.MustCompile(`^flag provided but not defined: -+(\S+)$`)
+	badFlagValue  = regexp.MustCompile(`^invalid value "(.*)" for flag -+(\S+): .*$`)
+	missingValue  = regexp.MustCompile(`^flag needs an argument: -+(\S+)$`)
+)
+
+// flagError rewords a command-line parse error the way the rest of bump
+// speaks: the flag as typed, what it wants, where to look.
+func flagError(err error) error {
+	msg := err.Error()
+	if m := undefinedFlag.FindStringSubmatch(msg); m != nil {
+		dashes := "--"
+		if len(m[1]) == 1 {
+			dashes = "-"
+		}
+		return fmt.Errorf("unknown flag %s%s (see bump --help)", dashes, m[1])
+	}
+	if m := badFlagValue.FindStringSubmatch(msg); m != nil {
+		want := map[string]string{
+			"timeout":       "a duration such as 10m or 90s",
+			"github-app-id": "the App's numeric ID",
+		}[m[2]]
+		if want == "" {
+			want = "see bump --help"
+		}
+		return fmt.Errorf("--%s %q: want %s", m[2], m[1], want)
+	}
+	if m := missingValue.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("--%s needs a value", m[1])
+	}
+	return err
 }
 
 // oneLine keeps an error to one line: CI logs and annotations show the
