@@ -2,8 +2,8 @@ package cli
 
 import "runtime/debug"
 
-// Set at build time with -ldflags "-X github.com/bump-gitops/bump/internal/cli.version=…".
-// These are the only package-level variables: the linker can set nothing else.
+// Set at build time with -ldflags "-X github.com/bump-gitops/bump/internal/cli.version=…";
+// they are variables only because the linker can set nothing else.
 var (
 	version = "dev"
 	commit  = "none"
