@@ -38,16 +38,29 @@ func loadConfig(c *cli.Context, local bool) (*config.Config, error) {
 	return cfg, nil
 }
 
-// applyConfig overlays the file's settings (its defaults and the --env
-// environment) on opts wherever the flag and its variable left a value
-// unset: flags override the file.
-func applyConfig(c *cli.Context, cfg *config.Config, opts *bump.Options) error {
+// resolve picks the file's settings for --env: its defaults and that
+// environment. No file and no --env is no settings (nil).
+func resolve(c *cli.Context, cfg *config.Config) (*config.Settings, error) {
+	env := c.String("env")
 	if cfg == nil {
-		if env := c.String("env"); env != "" {
-			return usagef("--env %s: no config file (.bump.yaml in the repository, or --config)", env)
+		if env != "" {
+			return nil, usagef("--env %s: no config file (.bump.yaml in the repository, or --config)", env)
 		}
-	} else if err := overlay(c, cfg, opts); err != nil {
-		return err
+		return nil, nil
+	}
+	s, err := cfg.Resolve(env)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return &s, nil
+}
+
+// applyConfig overlays the file's resolved settings (nil when there is no
+// file) on opts wherever the flag and its variable left a value unset:
+// flags override the file.
+func applyConfig(c *cli.Context, s *config.Settings, opts *bump.Options) error {
+	if s != nil {
+		overlay(c, *s, opts)
 	}
 	// A branch from the file is a default for the environments that open
 	// pull requests; one asked for on the command line is a mistake.
@@ -59,11 +72,7 @@ func applyConfig(c *cli.Context, cfg *config.Config, opts *bump.Options) error {
 
 var errBranchWithPushToBase = usagef("--branch names a pull request's branch, but this run commits straight onto the base branch (push-to-base)")
 
-func overlay(c *cli.Context, cfg *config.Config, opts *bump.Options) error {
-	s, err := cfg.Resolve(c.String("env"))
-	if err != nil {
-		return usageError{err}
-	}
+func overlay(c *cli.Context, s config.Settings, opts *bump.Options) {
 	unset := func(name string) bool { return !c.IsSet(name) || c.String(name) == "" }
 	str := func(name string, dst *string, v string) {
 		if v != "" && unset(name) {
@@ -98,7 +107,6 @@ func overlay(c *cli.Context, cfg *config.Config, opts *bump.Options) error {
 	flag("draft", &opts.PR.Draft, s.Draft)
 	flag("auto-merge", &opts.PR.AutoMerge, s.AutoMerge)
 	str("merge-method", &opts.PR.MergeMethod, s.MergeMethod)
-	return nil
 }
 
 // configureFromRepo reads .bump.yaml from the cloned manifests repository
@@ -109,26 +117,26 @@ func configureFromRepo(c *cli.Context) func(fs.FS, *bump.Options) error {
 		return nil
 	}
 	return func(fsys fs.FS, opts *bump.Options) error {
+		var cfg *config.Config
 		data, err := fs.ReadFile(fsys, config.FileName)
-		if errors.Is(err, fs.ErrNotExist) {
-			return applyConfig(c, nil, opts)
-		}
-		if err != nil {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
 			return fmt.Errorf("read %s: %w", config.FileName, err)
+		default:
+			if cfg, err = config.Parse(config.FileName, data); err != nil {
+				return usageError{err}
+			}
 		}
-		cfg, err := config.Parse(config.FileName, data)
-		if err != nil {
-			return usageError{err}
-		}
-		s, err := cfg.Resolve(c.String("env"))
-		if err != nil {
-			return usageError{err}
+		s, err := resolve(c, cfg)
+		if err != nil || s == nil {
+			return err
 		}
 		if s.Repo != "" || s.Forge != "" || s.ForgeURL != "" || (s.Base != "" && s.Base != opts.Base && opts.Base != "") {
 			return usagef("%s in the repository cannot choose repo, base, forge or forge-url (it is read from that clone): set them with flags or BUMP_* variables", config.FileName)
 		}
 		base := opts.Base
-		if err := applyConfig(c, cfg, opts); err != nil {
+		if err := applyConfig(c, s, opts); err != nil {
 			return err
 		}
 		opts.Base = base

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/bump-gitops/bump/internal/bump"
+	"github.com/bump-gitops/bump/internal/config"
 	"github.com/bump-gitops/bump/internal/forge"
 	"github.com/bump-gitops/bump/internal/gitrepo"
 	"github.com/bump-gitops/bump/internal/imageref"
@@ -144,14 +145,14 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 		return opts, err
 	}
 	fc := forgeChoice{kind: c.String("forge"), apiURL: c.String("forge-url")}
+	var settings *config.Settings
 	if cfg != nil {
-		s, err := cfg.Resolve(c.String("env"))
-		if err != nil {
-			return opts, usageError{err}
+		if settings, err = resolve(c, cfg); err != nil {
+			return opts, err
 		}
-		opts.RepoURL = cmp.Or(opts.RepoURL, s.Repo)
-		fc.kind = cmp.Or(fc.kind, s.Forge)
-		fc.apiURL = cmp.Or(fc.apiURL, s.ForgeURL)
+		opts.RepoURL = cmp.Or(opts.RepoURL, settings.Repo)
+		fc.kind = cmp.Or(fc.kind, settings.Forge)
+		fc.apiURL = cmp.Or(fc.apiURL, settings.ForgeURL)
 	}
 	mode, err := chooseMode(c, opts.RepoURL != "")
 	if err != nil {
@@ -164,7 +165,12 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 		return opts, usagef("--merge-method %q: want merge, squash or rebase", opts.PR.MergeMethod)
 	}
 	if opts.RepoURL == "" || cfg != nil {
-		if err := applyConfig(c, cfg, &opts); err != nil {
+		if cfg == nil {
+			if _, err := resolve(c, nil); err != nil { // --env without a file
+				return opts, err
+			}
+		}
+		if err := applyConfig(c, settings, &opts); err != nil {
 			return opts, err
 		}
 	} else {

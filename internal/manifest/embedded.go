@@ -37,13 +37,7 @@ func (p *planner) embedded(n *yaml.Node) {
 		p.skip(n, nil, "embedded YAML not rewritten: its lines cannot be mapped exactly (indentation indicator, tabs or unusual line breaks)")
 		return
 	}
-	docs, err := parse(p.name, body)
-	var bad *ParseError
-	if err != nil {
-		bad = newParseError(p.name, err)
-	} else {
-		bad = duplicateKey(docs)
-	}
+	docs, bad := parseStrict(p.name, body)
 	if bad != nil {
 		s := Skip{File: p.name, Line: header, Reason: "embedded YAML does not parse: " + bad.Msg}
 		if bad.Line > 0 {

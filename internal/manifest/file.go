@@ -128,13 +128,9 @@ func (e *engine) rewrite(name string, data []byte, found []bool) ([]byte, []edit
 	if !utf8.Valid(data) {
 		return invalid(&ParseError{File: name, Line: invalidUTF8Line(data), Msg: "invalid UTF-8"})
 	}
-	docs, err := parse(name, data)
-	if err != nil {
-		return invalid(newParseError(name, err))
-	}
-	if err := duplicateKey(docs); err != nil {
-		err.File = name
-		return invalid(err)
+	docs, perr := parseStrict(name, data)
+	if perr != nil {
+		return invalid(perr)
 	}
 	p := &planner{e: e, name: name, src: newSource(data), claimed: map[*yaml.Node]bool{}, kustomization: isKustomization(name), found: found}
 	for _, d := range docs {
@@ -198,6 +194,20 @@ func parse(name string, data []byte) ([]*yaml.Node, error) {
 		}
 		docs = append(docs, &n)
 	}
+}
+
+// parseStrict parses data as bump requires of a file it edits: well-formed
+// YAML whose mappings repeat no key.
+func parseStrict(name string, data []byte) ([]*yaml.Node, *ParseError) {
+	docs, err := parse(name, data)
+	if err != nil {
+		return nil, newParseError(name, err)
+	}
+	if pe := duplicateKey(docs); pe != nil {
+		pe.File = name
+		return nil, pe
+	}
+	return docs, nil
 }
 
 // duplicateKey finds a mapping that repeats a key. yaml.v3 builds such a
