@@ -32,7 +32,7 @@ func (p *planner) embedded(n *yaml.Node) {
 		p.skip(n, nil, "embedded YAML is only rewritten in a literal block (|)")
 		return
 	}
-	header, body, starts, strips, ok := p.src.literalBlock(n)
+	header, body, origins, ok := p.src.literalBlock(n)
 	if !ok {
 		p.skip(n, nil, "embedded YAML not rewritten: its lines cannot be mapped exactly (indentation indicator, tabs or unusual line breaks)")
 		return
@@ -59,11 +59,11 @@ func (p *planner) embedded(n *yaml.Node) {
 		if l == 0 {
 			lineStart = 0
 		}
-		return starts[l] + strips[l] + off - lineStart
+		return origins[l] + off - lineStart
 	}
 	for _, ed := range sub.edits {
 		l := sub.src.lineOf(ed.start)
-		if l > len(starts) || sub.src.lineOf(ed.end) != l || strings.ContainsAny(ed.text, "\r\n") {
+		if l > len(origins) || sub.src.lineOf(ed.end) != l || strings.ContainsAny(ed.text, "\r\n") {
 			// Only whole-value replacements on one line can move into the
 			// block unchanged; nothing else plans these, but say so if it did.
 			p.skip(n, nil, "embedded YAML edit spans lines")
@@ -87,23 +87,23 @@ func (p *planner) embedded(n *yaml.Node) {
 
 // literalBlock returns the line of literal block scalar n's header ("|")
 // and the block's text as it sits in the file (indentation removed, line
-// breaks kept), with the file offset of each of its lines and the bytes of
-// indentation taken from each. It reports false when the block cannot be
+// breaks kept), with the file offset where each of its lines' text begins.
+// It reports false when the block cannot be
 // mapped exactly: an explicit indentation indicator, a line break other
 // than LF or CRLF, or text that does not read back as the parser's value.
-func (s *source) literalBlock(n *yaml.Node) (header int, body []byte, starts, strips []int, ok bool) {
+func (s *source) literalBlock(n *yaml.Node) (header int, body []byte, origins []int, ok bool) {
 	off, err := s.offset(n.Line, n.Column)
 	if err != nil {
-		return 0, nil, nil, nil, false
+		return 0, nil, nil, false
 	}
 	off = s.skipProperties(off)
 	if off >= len(s.data) || s.data[off] != '|' {
-		return 0, nil, nil, nil, false
+		return 0, nil, nil, false
 	}
 	// The header: "|" with an optional chomping indicator, then a comment.
 	for i := off + 1; i < len(s.data) && s.data[i] != ' ' && s.data[i] != '\t' && s.data[i] != '#' && s.data[i] != '\r' && s.data[i] != '\n'; i++ {
 		if c := s.data[i]; c != '-' && c != '+' {
-			return 0, nil, nil, nil, false
+			return 0, nil, nil, false
 		}
 	}
 	header = s.lineOf(off) // the block's lines follow the header's
@@ -117,14 +117,14 @@ func (s *source) literalBlock(n *yaml.Node) (header int, body []byte, starts, st
 		line := s.data[start:end]
 		text := bytes.TrimRight(line, "\r\n")
 		if len(line)-len(text) == 0 && end != len(s.data) || bytes.ContainsAny(text, "\r\u0085\u2028\u2029") {
-			return 0, nil, nil, nil, false
+			return 0, nil, nil, false
 		}
 		spaces := len(text) - len(bytes.TrimLeft(text, " "))
 		blank := spaces == len(text)
 		if indent < 0 && !blank {
 			indent = spaces
 			if indent == 0 {
-				return 0, nil, nil, nil, false
+				return 0, nil, nil, false
 			}
 		}
 		if !blank && spaces < indent {
@@ -134,19 +134,18 @@ func (s *source) literalBlock(n *yaml.Node) (header int, body []byte, starts, st
 		if indent >= 0 {
 			strip = min(spaces, indent)
 		}
-		starts = append(starts, start)
-		strips = append(strips, strip)
+		origins = append(origins, start+strip)
 		body = append(body, line[strip:]...)
 	}
 	if indent < 0 {
-		return 0, nil, nil, nil, false
+		return 0, nil, nil, false
 	}
 	// The parser's value is the same text with LF line breaks, less
 	// trailing blank lines as chomping decides; anything else means this
 	// reading of the block is wrong, and a wrong reading must not edit.
 	got := strings.TrimRight(strings.ReplaceAll(string(body), "\r\n", "\n"), " \n")
 	if got != strings.TrimRight(n.Value, " \n") {
-		return 0, nil, nil, nil, false
+		return 0, nil, nil, false
 	}
-	return header, body, starts, strips, true
+	return header, body, origins, true
 }

@@ -364,7 +364,7 @@ func (p *planner) helmMap(m *yaml.Node) {
 		return
 	}
 	at := tagNode
-	if newTag == oldTag {
+	if newTag == oldTag && digestNode != nil {
 		at = digestNode // only the digest moved: point the reviewer at it
 	}
 	p.change(at, t, from, imageref.JoinVersion(newTag, newDigest))
