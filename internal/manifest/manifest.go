@@ -21,7 +21,7 @@ type Options struct {
 	Images         []imageref.Ref
 	Paths          []string // relative roots inside the tree; empty = whole tree
 	SkipInvalid    bool     // malformed YAML mentioning an image is a Skip, not an error
-	AllowDowngrade bool     // allow replacing a higher semver tag by a lower one
+	AllowDowngrade bool     // allow replacing a higher version tag by a lower one
 	MaxFileSize    int64    // 0 = DefaultMaxFileSize
 }
 

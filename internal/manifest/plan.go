@@ -46,7 +46,7 @@ func (p *planner) document(doc *yaml.Node) {
 			}
 		}
 	}
-	p.walk(root)
+	p.walk(root, scope{root: true})
 }
 
 // valuesFiles handles the *.yaml keys of a ConfigMap's data or a Secret's
@@ -70,50 +70,107 @@ func (p *planner) valuesFiles(m *yaml.Node) {
 	}
 }
 
+// scope is what the path from the document root says about a node.
+type scope struct {
+	root    bool // the document's top-level node
+	volumes bool // under a pod's volumes
+	// noImage is set under fields whose "image" names something other than
+	// a container image: a Ceph RBD image, a VM image. Only the image rules
+	// look at it; a "# bump:" marker is explicit and still applies.
+	noImage bool
+}
+
+// child is the scope of the value of key in a mapping of scope s. The rule
+// is a denylist, not an allowlist of container fields: Helm values and
+// custom resources put container images under any key, so only places
+// known to hold something else are left out.
+func (s scope) child(key string) scope {
+	c := scope{volumes: s.volumes, noImage: s.noImage}
+	switch key {
+	case "volumes":
+		// Volume sources name disks and volumes (rbd.image is a Ceph RBD
+		// image); KubeVirt's containerDisk below is the exception.
+		c.volumes, c.noImage = true, true
+	case "containerDisk":
+		if s.volumes {
+			c.noImage = false
+		}
+	case "rbd", "cinder":
+		// A PersistentVolume's own volume source, outside any volumes list.
+		c.noImage = true
+	}
+	return c
+}
+
+// isObject reports whether mapping m is a Kubernetes object, whose status
+// is what a cluster reported, not configuration.
+func isObject(m *yaml.Node, s scope) bool {
+	if s.root {
+		return true
+	}
+	_, hasKind := scalar(lookup(m, "kind"))
+	_, hasAPI := scalar(lookup(m, "apiVersion"))
+	return hasKind && hasAPI
+}
+
+// vmImages reports whether m is a Cluster API infrastructure object
+// (OpenStackMachineTemplate, GCPMachine…), whose image fields name VM
+// images.
+func vmImages(m *yaml.Node) bool {
+	api, _ := scalar(lookup(m, "apiVersion"))
+	return strings.HasPrefix(api, "infrastructure.cluster.x-k8s.io/")
+}
+
 // walk visits every node once. Alias nodes are not followed: an alias is
 // rewritten through its anchor's definition, and following aliases is how a
 // YAML bomb would explode.
-func (p *planner) walk(n *yaml.Node) {
+func (p *planner) walk(n *yaml.Node, s scope) {
 	switch n.Kind {
 	case yaml.MappingNode:
-		p.helmMap(n)
+		object := isObject(n, s)
+		if vmImages(n) {
+			s.noImage = true
+		}
+		if !s.noImage {
+			p.helmMap(n)
+		}
 		p.valuesFiles(n)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
+			key, _ := scalar(k)
+			if object && key == "status" {
+				continue // a live object's status: never configuration
+			}
 			// YAML held in a string, before the marker rule can claim the
 			// string itself.
-			if k.Kind == yaml.ScalarNode && k.Value == "helm" {
+			if key == "helm" {
 				p.embedded(lookup(v, "values")) // Argo CD's values string
 			}
-			if k.Kind == yaml.ScalarNode && k.Value == "valuesContent" {
+			if key == "valuesContent" {
 				p.embedded(deref(v)) // k3s/RKE2 HelmChart
 			}
-			if k.Kind == yaml.ScalarNode && k.Value == "image" {
-				if d := deref(v); d != v {
-					p.imageScalar(d)
-				}
+			if key == "image" && !s.noImage {
+				p.imageScalar(deref(v))
 			}
 			if v.Kind == yaml.ScalarNode {
-				if k.Kind == yaml.ScalarNode && k.Value == "image" {
-					p.imageScalar(v)
-				}
 				p.marker(v, v.LineComment, k.LineComment)
 			}
-			if k.Kind == yaml.ScalarNode && k.Value == "kustomize" && v.Kind == yaml.MappingNode {
+			if key == "kustomize" && v.Kind == yaml.MappingNode {
 				if imgs := lookup(v, "images"); imgs != nil && imgs.Kind == yaml.SequenceNode {
 					for _, item := range imgs.Content {
 						p.argoImage(item)
 					}
 				}
 			}
-			p.walk(v)
+			p.walk(v, s.child(key))
 		}
 	case yaml.SequenceNode:
-		for _, item := range n.Content {
-			if item.Kind == yaml.ScalarNode {
-				p.marker(item, item.LineComment)
+		item := scope{volumes: s.volumes, noImage: s.noImage}
+		for _, c := range n.Content {
+			if c.Kind == yaml.ScalarNode {
+				p.marker(c, c.LineComment)
 			}
-			p.walk(item)
+			p.walk(c, item)
 		}
 	}
 }
@@ -213,7 +270,7 @@ func (p *planner) rewriteRef(n *yaml.Node, t *target, prefix string, w imageref.
 
 // imageScalar handles rule 1: any "image:" whose value is a reference.
 func (p *planner) imageScalar(n *yaml.Node) {
-	if p.claimed[n] {
+	if n == nil || n.Kind != yaml.ScalarNode || p.claimed[n] {
 		return
 	}
 	w, ok := imageref.Split(n.Value)
