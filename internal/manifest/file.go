@@ -128,7 +128,7 @@ func (e *engine) rewrite(name string, data []byte, found []bool) ([]byte, []edit
 	if !utf8.Valid(data) {
 		return invalid(&ParseError{File: name, Line: invalidUTF8Line(data), Msg: "invalid UTF-8"})
 	}
-	docs, perr := parseStrict(name, data)
+	docs, perr := parseFile(name, data)
 	if perr != nil {
 		return invalid(perr)
 	}
@@ -136,6 +136,10 @@ func (e *engine) rewrite(name string, data []byte, found []bool) ([]byte, []edit
 	for _, d := range docs {
 		p.document(d)
 	}
+	if r := repeatedKey(docs); r != nil && p.matched {
+		p.warn(&yaml.Node{Line: r.line}, nil, r.reason())
+	}
+	p.edits = mergeDeletions(p.edits)
 	if len(p.edits) == 0 {
 		return nil, nil, p.changes, p.skips, nil
 	}
@@ -196,28 +200,34 @@ func parse(name string, data []byte) ([]*yaml.Node, error) {
 	}
 }
 
-// parseStrict parses data as bump requires of a file it edits: well-formed
-// YAML whose mappings repeat no key.
-func parseStrict(name string, data []byte) ([]*yaml.Node, *ParseError) {
+// parseFile parses data as bump requires of a file it edits: well-formed
+// YAML. A mapping may repeat a key (see repeatedKey).
+func parseFile(name string, data []byte) ([]*yaml.Node, *ParseError) {
 	docs, err := parse(name, data)
 	if err != nil {
 		return nil, newParseError(name, err)
 	}
-	if pe := duplicateKey(docs); pe != nil {
-		pe.File = name
-		return nil, pe
-	}
 	return docs, nil
 }
 
-// duplicateKey finds a mapping that repeats a key. yaml.v3 builds such a
-// node tree without complaint, but the YAML spec forbids it and kubectl and
-// kustomize refuse it; bump must not pick one of the two values and edit it
-// (a "digest:" written twice would survive its own removal).
-func duplicateKey(docs []*yaml.Node) *ParseError {
+// repeat is a mapping key written twice.
+type repeat struct {
+	key         string
+	first, line int
+}
+
+func (r *repeat) reason() string {
+	return fmt.Sprintf("repeats the mapping key %q (lines %d and %d): readers keep one copy, so bump rewrote the image in every copy; remove the duplicate", r.key, r.first, r.line)
+}
+
+// repeatedKey finds the first mapping key written twice. The YAML spec
+// forbids it, yet files that kubectl and Argo CD apply do it (a Service's
+// selector twice), and yaml.v3 builds the node tree without complaint; the
+// planner rewrites every copy, so whichever copy a reader keeps is new.
+func repeatedKey(docs []*yaml.Node) *repeat {
 	type key struct{ tag, value string }
-	var walk func(n *yaml.Node) *ParseError
-	walk = func(n *yaml.Node) *ParseError {
+	var walk func(n *yaml.Node) *repeat
+	walk = func(n *yaml.Node) *repeat {
 		if n.Kind == yaml.MappingNode {
 			seen := make(map[key]int, len(n.Content)/2)
 			for i := 0; i+1 < len(n.Content); i += 2 {
@@ -227,7 +237,7 @@ func duplicateKey(docs []*yaml.Node) *ParseError {
 				}
 				id := key{k.ShortTag(), k.Value}
 				if first, ok := seen[id]; ok {
-					return &ParseError{Line: k.Line, Msg: fmt.Sprintf("mapping key %q already defined at line %d", k.Value, first)}
+					return &repeat{key: k.Value, first: first, line: k.Line}
 				}
 				seen[id] = k.Line
 			}
@@ -235,15 +245,15 @@ func duplicateKey(docs []*yaml.Node) *ParseError {
 		// Aliases are not followed (n.Content of an alias is empty), so a
 		// YAML bomb costs no more here than its text.
 		for _, c := range n.Content {
-			if err := walk(c); err != nil {
-				return err
+			if r := walk(c); r != nil {
+				return r
 			}
 		}
 		return nil
 	}
 	for _, d := range docs {
-		if err := walk(d); err != nil {
-			return err
+		if r := walk(d); r != nil {
+			return r
 		}
 	}
 	return nil
@@ -276,6 +286,21 @@ func isManifestName(name string) bool {
 type edit struct {
 	start, end int
 	text       string
+}
+
+// mergeDeletions sorts edits and merges deletions that overlap: removing
+// two repeated lines at the end of a file takes the same line break twice.
+func mergeDeletions(edits []edit) []edit {
+	slices.SortStableFunc(edits, func(a, b edit) int { return a.start - b.start })
+	out := edits[:0]
+	for _, ed := range edits {
+		if n := len(out); n > 0 && ed.text == "" && out[n-1].text == "" && ed.start < out[n-1].end {
+			out[n-1].end = max(out[n-1].end, ed.end)
+			continue
+		}
+		out = append(out, ed)
+	}
+	return out
 }
 
 // splice applies non-overlapping edits to data.

@@ -18,6 +18,7 @@ type planner struct {
 	nested        bool                // planning YAML embedded in a string; embedded() stops here
 	claimed       map[*yaml.Node]bool // scalars already handled by a rule
 	found         []bool              // per target: a reference names it (nil: not tracked)
+	matched       bool                // a reference names a target
 	edits         []edit
 	changes       []Change
 	skips         []Skip
@@ -175,6 +176,24 @@ func (p *planner) walk(n *yaml.Node, s scope) {
 	}
 }
 
+// pair is a key and its value (aliases to scalars resolved).
+type pair struct{ k, v *yaml.Node }
+
+// lookupAll returns every pair of mapping m with the key, in order: a file
+// may repeat a key.
+func lookupAll(m *yaml.Node, key string) []pair {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out []pair
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if k := m.Content[i]; k.Kind == yaml.ScalarNode && k.Value == key {
+			out = append(out, pair{k, deref(m.Content[i+1])})
+		}
+	}
+	return out
+}
+
 func lookup(m *yaml.Node, key string) *yaml.Node {
 	_, v := lookupPair(m, key)
 	return v
@@ -216,6 +235,7 @@ func (p *planner) match(names ...string) *target {
 		t := &p.e.targets[i]
 		for _, name := range names {
 			if name != "" && t.ref.Matches(name) {
+				p.matched = true
 				if p.found != nil {
 					p.found[i] = true
 				}
@@ -248,6 +268,12 @@ func (p *planner) setScalar(n *yaml.Node, t *target, value string) bool {
 	start, end, text := replacement(sp, value)
 	p.edits = append(p.edits, edit{start: start, end: end, text: text})
 	return true
+}
+
+// warn records something about a rewritten file that a reviewer should see.
+func (p *planner) warn(n *yaml.Node, t *target, reason string) {
+	p.skip(n, t, reason)
+	p.skips[len(p.skips)-1].warning = true
 }
 
 func (p *planner) change(n *yaml.Node, t *target, from, to string) {
@@ -360,31 +386,36 @@ func markerArg(comment string) (string, bool) {
 	return "", false
 }
 
-// helmMap handles rule 3: {registry?, repository, tag, digest?}.
+// helmMap handles rule 3: {registry?, repository, tag, digest?}. A map
+// that repeats one of these keys has every copy of tag and digest set,
+// since readers differ in which copy they keep; the old version is the
+// last copy's, which is what the YAML-to-JSON readers of kubectl and Helm
+// keep.
 func (p *planner) helmMap(m *yaml.Node) {
-	repo, ok := scalar(lookup(m, "repository"))
-	if !ok || repo == "" {
+	tags := lookupAll(m, "tag")
+	if len(tags) == 0 {
 		return
 	}
-	tagNode := lookup(m, "tag")
-	if _, ok := scalar(tagNode); !ok {
+	tagNode := tags[len(tags)-1].v
+	if _, ok := scalar(tagNode); !ok || p.claimed[tagNode] {
 		return
 	}
-	name := repo
-	if reg, _ := scalar(lookup(m, "registry")); reg != "" {
-		name = strings.TrimSuffix(reg, "/") + "/" + repo
-	}
-	t := p.match(name)
-	if t == nil || p.claimed[tagNode] {
+	t := p.helmTarget(m)
+	if t == nil {
 		return
 	}
-	p.claimed[tagNode] = true
-	digestNode := lookup(m, "digest")
-	oldDigest, hasDigest := scalar(digestNode)
-	if hasDigest {
-		p.claimed[digestNode] = true
+	digests := lookupAll(m, "digest")
+	for _, pr := range tags {
+		p.claimed[pr.v] = true
+	}
+	for _, pr := range digests {
+		p.claimed[pr.v] = true
 	}
 	oldTag := tagNode.Value
+	oldDigest, hasDigest := "", len(digests) > 0
+	if hasDigest {
+		oldDigest = digestValue(digests[len(digests)-1].v)
+	}
 	from := imageref.JoinVersion(oldTag, oldDigest)
 	r := t.ref
 	newTag, newDigest := oldTag, oldDigest
@@ -403,35 +434,120 @@ func (p *planner) helmMap(m *yaml.Node) {
 			newDigest = r.Digest
 		}
 	}
-	if newTag == oldTag && newDigest == oldDigest {
+	tagMoves := newTag != oldTag || differ(tags, newTag, scalarValue)
+	digestMoves := newDigest != oldDigest || differ(digests, newDigest, digestValue)
+	if !tagMoves && !digestMoves {
 		return
 	}
 	if newTag != oldTag && p.downgrade(tagNode, t, oldTag) {
 		return
 	}
-	if newTag != oldTag && tagNode.Value == "" && tagNode.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
-		p.skip(tagNode, t, "empty tag value; write tag: \"\" to let bump set it")
-		return
-	}
 	n := len(p.edits)
-	ok = (newTag == oldTag || p.setScalar(tagNode, t, newTag)) &&
-		(newDigest == oldDigest || p.setDigest(digestNode, t, newDigest))
+	ok := true
+	for _, pr := range tags {
+		if ok && pr.v.Value != newTag {
+			ok = p.setTag(pr.v, t, newTag)
+		}
+	}
+	var at *yaml.Node
+	for _, pr := range digests {
+		if ok && digestValue(pr.v) != newDigest {
+			ok = p.setDigest(pr.k, pr.v, t, newDigest)
+			at = pr.v
+		}
+	}
 	if !ok {
 		p.edits = p.edits[:n]
 		return
 	}
-	at := tagNode
-	if newTag == oldTag && digestNode != nil {
-		at = digestNode // only the digest moved: point the reviewer at it
+	if tagMoves || at == nil {
+		at = tags[0].v
 	}
 	p.change(at, t, from, imageref.JoinVersion(newTag, newDigest))
+	if r.Tag != "" && r.Digest != "" && !hasDigest {
+		p.warn(tagNode, t, "digest not pinned: this image map has no digest key (add digest: \"\" to pin it)")
+	}
 }
 
-// setDigest sets a Helm digest value; clearing a plain one writes "".
-func (p *planner) setDigest(n *yaml.Node, t *target, value string) bool {
+// helmTarget returns the target a Helm map's registry and repository name.
+func (p *planner) helmTarget(m *yaml.Node) *target {
+	reg := ""
+	if regs := lookupAll(m, "registry"); len(regs) > 0 {
+		reg, _ = scalar(regs[len(regs)-1].v)
+	}
+	var names []string
+	for _, pr := range lookupAll(m, "repository") {
+		if repo, ok := scalar(pr.v); ok && repo != "" {
+			if reg != "" {
+				repo = strings.TrimSuffix(reg, "/") + "/" + repo
+			}
+			names = append(names, repo)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return p.match(names...)
+}
+
+func scalarValue(n *yaml.Node) string { return n.Value }
+
+// differ reports whether any of the pairs' values reads other than want.
+func differ(pairs []pair, want string, value func(*yaml.Node) string) bool {
+	for _, pr := range pairs {
+		if value(pr.v) != want {
+			return true
+		}
+	}
+	return false
+}
+
+// digestValue is a Helm digest as a version: null, ~ and an empty value
+// mean no digest.
+func digestValue(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
+		return ""
+	}
+	return n.Value
+}
+
+// setTag sets a Helm tag value; an empty plain one has no bytes to replace.
+func (p *planner) setTag(n *yaml.Node, t *target, value string) bool {
 	if n.Value == "" && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
-		p.skip(n, t, "empty digest value; write digest: \"\" to let bump set it")
+		p.skip(n, t, "empty tag value; write tag: \"\" to let bump set it")
 		return false
 	}
 	return p.setScalar(n, t, value)
+}
+
+// setDigest sets a Helm digest value. A null one (null, ~) is replaced; an
+// empty one gets the value written after the key's colon. Clearing a digest
+// writes "".
+func (p *planner) setDigest(k, n *yaml.Node, t *target, value string) bool {
+	if n.Kind == yaml.ScalarNode && n.Value == "" && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
+		return p.fillEmpty(k, t, value)
+	}
+	if value == "" && digestValue(n) == "" {
+		return true
+	}
+	return p.setScalar(n, t, value)
+}
+
+// fillEmpty writes value after the colon of key k, whose value is empty.
+func (p *planner) fillEmpty(k *yaml.Node, t *target, value string) bool {
+	sp, err := p.src.scalarSpan(k)
+	if err != nil || k.Style != 0 {
+		p.skip(k, t, "cannot locate the empty value")
+		return false
+	}
+	i := sp.end
+	for i < len(p.src.data) && (p.src.data[i] == ' ' || p.src.data[i] == '\t') {
+		i++
+	}
+	if i >= len(p.src.data) || p.src.data[i] != ':' {
+		p.skip(k, t, "cannot locate the empty value")
+		return false
+	}
+	p.edits = append(p.edits, edit{start: i + 1, end: i + 1, text: " " + scalarText(value)})
+	return true
 }

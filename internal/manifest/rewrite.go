@@ -172,6 +172,7 @@ func Rewrite(ctx context.Context, fsys fs.FS, opts Options) (*Result, error) {
 	slices.SortStableFunc(res.Skipped, func(a, b Skip) int {
 		return cmp.Or(strings.Compare(a.File, b.File), a.Line-b.Line)
 	})
+	res.Skipped, res.Warnings = splitWarnings(res.Skipped)
 	return &res, nil
 }
 
