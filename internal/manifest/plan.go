@@ -265,6 +265,10 @@ func (p *planner) setScalar(n *yaml.Node, t *target, value string) bool {
 		p.skip(n, t, err.Error())
 		return false
 	}
+	if sp.block && !blockSafe(value) {
+		p.skip(n, t, "value cannot be written in a block scalar")
+		return false
+	}
 	start, end, text := replacement(sp, value)
 	p.edits = append(p.edits, edit{start: start, end: end, text: text})
 	return true
