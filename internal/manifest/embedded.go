@@ -18,7 +18,7 @@ import (
 
 // embedded rewrites the YAML held by scalar n.
 func (p *planner) embedded(n *yaml.Node) {
-	if n == nil || n.Kind != yaml.ScalarNode || p.claimed[n] || !p.e.mentions([]byte(n.Value)) {
+	if n == nil || n.Kind != yaml.ScalarNode || p.claimed[n] || p.e.referenced([]byte(n.Value)) == nil {
 		return
 	}
 	p.claimed[n] = true

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 
 // target is one --image with the token files are screened for.
 type target struct {
+	index int // in engine.targets
 	ref   imageref.Ref
 	image string // familiar name, for Change.Image
 	token []byte
@@ -40,7 +42,7 @@ func newEngine(opts Options) (*engine, error) {
 		if r.Name == "" || (r.Tag == "" && r.Digest == "") {
 			return nil, fmt.Errorf("image %q: needs a name and a tag or digest", r.String())
 		}
-		e.targets = append(e.targets, target{ref: r, image: r.Familiar(), token: []byte(r.Path())})
+		e.targets = append(e.targets, target{index: len(e.targets), ref: r, image: r.Familiar(), token: []byte(r.Path())})
 	}
 	return e, nil
 }
@@ -57,7 +59,103 @@ func (e *engine) mentions(data []byte) bool {
 	return false
 }
 
-// ParseError is malformed YAML in a file that mentions an image.
+// referenced returns the first target that data really refers to, or nil.
+// mentions is only a screen; before a file that does not parse can stop
+// the run, the repository must be written as a name of its own (not part
+// of ghcr.io/acme/api-worker, not in a "#" comment), the way matching
+// reads names.
+func (e *engine) referenced(data []byte) *target {
+	for i := range e.targets {
+		if refersTo(data, &e.targets[i]) {
+			return &e.targets[i]
+		}
+	}
+	return nil
+}
+
+func refersTo(data []byte, t *target) bool {
+	for off := 0; off < len(data); {
+		i := bytes.Index(data[off:], t.token)
+		if i < 0 {
+			return false
+		}
+		i += off
+		off = i + 1
+		start, end := i, i+len(t.token)
+		for start > 0 && isRefChar(data[start-1]) {
+			start--
+		}
+		for end < len(data) && isRefChar(data[end]) {
+			end++
+		}
+		if inComment(data, start) {
+			continue
+		}
+		w, ok := imageref.Split(strings.TrimRight(string(data[start:end]), ".:"))
+		if !ok {
+			continue
+		}
+		// A name without its registry is a Helm repository beside a
+		// registry key: the path alone counts.
+		if t.ref.Matches(w.Name) || w.Name == string(t.token) {
+			return true
+		}
+	}
+	return false
+}
+
+// isRefChar reports whether c can be part of a written reference.
+func isRefChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '.' || c == '_' || c == '-' || c == '/' || c == ':' || c == '@'
+}
+
+// inComment reports whether offset off of data follows a "#" that starts a
+// comment on its line (at the line's start or after a blank).
+func inComment(data []byte, off int) bool {
+	ls := bytes.LastIndexAny(data[:off], "\r\n") + 1
+	for j := ls; j < off; j++ {
+		if data[j] == '#' && (j == ls || data[j-1] == ' ' || data[j-1] == '\t') {
+			return true
+		}
+	}
+	return false
+}
+
+// InvalidFilesError lists every malformed file that refers to an image:
+// the run stops on all of them at once, so one fix-and-rerun suffices.
+type InvalidFilesError struct {
+	Files []*ParseError // sorted by file, line
+}
+
+func newInvalidFilesError(files []*ParseError) *InvalidFilesError {
+	slices.SortFunc(files, func(a, b *ParseError) int {
+		return cmp.Or(strings.Compare(a.File, b.File), a.Line-b.Line)
+	})
+	return &InvalidFilesError{Files: files}
+}
+
+func (e *InvalidFilesError) Error() string {
+	if len(e.Files) == 1 {
+		return e.Files[0].Error() + " (--skip-invalid skips it and rewrites the rest)"
+	}
+	parts := make([]string, len(e.Files))
+	for i, f := range e.Files {
+		parts[i] = f.Error()
+	}
+	return fmt.Sprintf("%d files that refer to the image do not parse (--skip-invalid skips them and rewrites the rest): %s", len(e.Files), strings.Join(parts, "; "))
+}
+
+// Unwrap gives errors.As each file's *ParseError.
+func (e *InvalidFilesError) Unwrap() []error {
+	out := make([]error, len(e.Files))
+	for i, f := range e.Files {
+		out[i] = f
+	}
+	return out
+}
+
+// ParseError is malformed YAML in a file that refers to an image.
 type ParseError struct {
 	File string
 	Line int // 0 when the parser gave none
@@ -113,15 +211,26 @@ func (e *engine) rewrite(name string, data []byte, found []bool) ([]byte, []edit
 		return nil, nil, nil, nil, nil
 	}
 	if isTemplatePath(name) && bytes.Contains(data, []byte("{{")) {
-		return nil, nil, nil, []Skip{{File: name, Reason: "template file"}}, nil
+		t := e.referenced(data)
+		if t == nil {
+			return nil, nil, nil, nil, nil
+		}
+		return nil, nil, nil, []Skip{{File: name, Image: t.image, Reason: "template file"}}, nil
 	}
 	invalid := func(err *ParseError) ([]byte, []edit, []Change, []Skip, error) {
+		t := e.referenced(data)
+		if t == nil {
+			return nil, nil, nil, nil, nil // the image is not in it: none of bump's business
+		}
+		if found != nil {
+			found[t.index] = true // it is there, only left alone: not a typo
+		}
 		if bytes.Contains(data, []byte("{{")) {
 			// Not YAML until a template engine runs; not ours to judge.
-			return nil, nil, nil, []Skip{{File: name, Line: err.Line, Reason: "template file"}}, nil
+			return nil, nil, nil, []Skip{{File: name, Line: err.Line, Image: t.image, Reason: "template file"}}, nil
 		}
 		if e.opts.SkipInvalid {
-			return nil, nil, nil, []Skip{{File: name, Line: err.Line, Reason: "invalid yaml: " + err.Msg}}, nil
+			return nil, nil, nil, []Skip{{File: name, Line: err.Line, Image: t.image, Reason: "invalid yaml: " + err.Msg}}, nil
 		}
 		return nil, nil, nil, nil, err
 	}
