@@ -371,6 +371,9 @@ func (p *planner) marker(n *yaml.Node, comments ...string) {
 		}
 		if p.setScalar(n, t, t.ref.Tag) {
 			p.change(n, t, n.Value, t.ref.Tag)
+			if t.ref.Digest != "" {
+				p.warn(n, t, "digest not pinned: the marked value holds only the tag")
+			}
 		}
 		return
 	}
