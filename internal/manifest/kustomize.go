@@ -17,9 +17,16 @@ func (p *planner) kustomizeEntry(entry *yaml.Node) {
 	if entry.Kind != yaml.MappingNode {
 		return
 	}
-	name, _ := scalar(lookup(entry, "name"))
-	newName, _ := scalar(lookup(entry, "newName"))
-	t := p.match(newName, name)
+	// Every copy of a repeated name or newName may be the one a reader keeps.
+	var names []string
+	for _, key := range []string{"newName", "name"} {
+		for _, pr := range lookupAll(entry, key) {
+			if v, ok := scalar(pr.v); ok {
+				names = append(names, v)
+			}
+		}
+	}
+	t := p.match(names...)
 	if t == nil {
 		return
 	}
@@ -34,12 +41,7 @@ func (p *planner) kustomizeEntry(entry *yaml.Node) {
 	}
 	oldTag, _ := scalar(tagNode)
 	oldDigest, _ := scalar(digestNode)
-	for _, n := range []*yaml.Node{lookup(entry, "name"), lookup(entry, "newName")} {
-		if n != nil {
-			p.claimed[n] = true
-		}
-	}
-	for _, pr := range append(slices.Clone(tags), digests...) {
+	for _, pr := range slices.Concat(lookupAll(entry, "name"), lookupAll(entry, "newName"), tags, digests) {
 		p.claimed[pr.v] = true
 	}
 	line := entry.Line
