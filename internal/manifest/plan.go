@@ -540,19 +540,39 @@ func (p *planner) setDigest(k, n *yaml.Node, t *target, value string) bool {
 	return p.setScalar(n, t, value)
 }
 
+// emptyAfter reports whether rest, what follows a key's colon, holds no
+// value text: only blanks up to the line's end, a comment, or the end of a
+// flow mapping entry. A tag or anchor there (digest: !!null) is refused.
+func emptyAfter(rest []byte) bool {
+	i := 0
+	for i < len(rest) && (rest[i] == ' ' || rest[i] == '\t') {
+		i++
+	}
+	if i == len(rest) {
+		return true
+	}
+	switch rest[i] {
+	case '\r', '\n', ',', '}':
+		return true
+	case '#':
+		return i > 0
+	}
+	return false
+}
+
 // fillEmpty writes value after the colon of key k, whose value is empty.
 func (p *planner) fillEmpty(k *yaml.Node, t *target, value string) bool {
 	sp, err := p.src.scalarSpan(k)
 	if err != nil || k.Style != 0 {
-		p.skip(k, t, "cannot locate the empty value")
+		p.skip(k, t, "cannot locate the empty digest value; write digest: \"\" to let bump set it")
 		return false
 	}
 	i := sp.end
 	for i < len(p.src.data) && (p.src.data[i] == ' ' || p.src.data[i] == '\t') {
 		i++
 	}
-	if i >= len(p.src.data) || p.src.data[i] != ':' {
-		p.skip(k, t, "cannot locate the empty value")
+	if i >= len(p.src.data) || p.src.data[i] != ':' || !emptyAfter(p.src.data[i+1:]) {
+		p.skip(k, t, "cannot locate the empty digest value; write digest: \"\" to let bump set it")
 		return false
 	}
 	p.edits = append(p.edits, edit{start: i + 1, end: i + 1, text: " " + scalarText(value)})
