@@ -174,7 +174,7 @@ func logRewrite(log *slog.Logger, where string, res *manifest.Result, start time
 }
 
 func newOutcome(res *manifest.Result) *Outcome {
-	return &Outcome{Changed: res.Changed(), Changes: res.Changes, Skipped: res.Skipped, NotFound: res.NotFound}
+	return &Outcome{Changed: res.Changed(), Changes: res.Changes, Skipped: res.Skipped, Warnings: res.Warnings, NotFound: res.NotFound}
 }
 
 // runGit works on a git repository: a fresh clone of RepoURL, or the local

@@ -8,6 +8,8 @@ type Outcome struct {
 	Changed bool              `json:"changed"`
 	Changes []manifest.Change `json:"changes"`
 	Skipped []manifest.Skip   `json:"skipped,omitempty"`
+	// Warnings are about rewritten files a reviewer should look at.
+	Warnings []manifest.Skip `json:"warnings,omitempty"`
 	// NotFound lists images no reference names: a typo, or a path that misses.
 	NotFound []string `json:"not_found,omitempty"`
 	// Diff is a unified diff of the changes; filled on dry runs only.

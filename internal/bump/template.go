@@ -32,6 +32,11 @@ type templateData struct {
 	Base    string
 	Branch  string
 	CI      CI
+
+	// Skipped lists references bump found and left alone (a file that does
+	// not parse, a downgrade…): a reviewer must see what did not move.
+	Skipped  []manifest.Skip
+	Warnings []manifest.Skip // rewritten files to look at
 }
 
 type imageData struct{ Name, Short, Version string }
@@ -48,13 +53,24 @@ const defaultBody = `This pull request was opened by **bump** and updates {{len 
 | File | Image | From | To |
 | --- | --- | --- | --- |
 {{range .Changes}}| {{cell .File}}:{{.Line}} | {{cell .Image}} | {{cell .From}} | {{cell .To}} |
-{{end}}{{if .CI.SourceURL}}
+{{end}}{{if .Skipped}}
+Left alone (check by hand):
+{{range .Skipped}}- {{cell .File}}{{if .Line}}:{{.Line}}{{end}} {{cell .Image}}: {{cell .Reason}}
+{{end}}{{end}}{{if .Warnings}}
+Warnings:
+{{range .Warnings}}- {{cell .File}}{{if .Line}}:{{.Line}}{{end}}: {{cell .Reason}}
+{{end}}{{end}}{{if .CI.SourceURL}}
 Source commit: {{.CI.SourceURL}}{{end}}{{if .CI.PipelineURL}}
 Pipeline: {{.CI.PipelineURL}}{{end}}
 `
 
 func newTemplateData(opts Options, res *manifest.Result, base string) *templateData {
-	d := &templateData{Changes: res.Changes, Base: base, CI: opts.CI}
+	d := &templateData{Changes: res.Changes, Warnings: res.Warnings, Base: base, CI: opts.CI}
+	for _, sk := range res.Skipped {
+		if sk.Image != "" { // a skip without an image is about a file, not a deploy
+			d.Skipped = append(d.Skipped, sk)
+		}
+	}
 	shorts := make([]string, 0, len(opts.Images))
 	for _, ref := range opts.Images {
 		short := path.Base(ref.Name)
@@ -70,7 +86,7 @@ func newTemplateData(opts Options, res *manifest.Result, base string) *templateD
 }
 
 func newTemplateDataFromOutcome(opts Options, out *Outcome) *templateData {
-	d := newTemplateData(opts, &manifest.Result{Changes: out.Changes}, out.Base)
+	d := newTemplateData(opts, &manifest.Result{Changes: out.Changes, Skipped: out.Skipped, Warnings: out.Warnings}, out.Base)
 	d.Branch = out.Branch
 	return d
 }

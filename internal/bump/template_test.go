@@ -58,6 +58,29 @@ func TestTemplatesDefaults(t *testing.T) {
 	}
 }
 
+// A file that holds the image but was left alone, and a warning about a
+// rewritten file, are in the default body: a reviewer must see that a
+// deploy was left behind.
+func TestTemplateBodyListsSkipped(t *testing.T) {
+	res := &manifest.Result{
+		Changes:  []manifest.Change{{File: "a.yaml", Line: 1, Image: "ghcr.io/acme/api", From: "v1", To: "v2"}},
+		Skipped:  []manifest.Skip{{File: "b.yaml", Line: 4, Image: "ghcr.io/acme/api", Reason: "invalid yaml: bad | indent"}, {File: "link.yaml", Reason: "symlink (not followed)"}},
+		Warnings: []manifest.Skip{{File: "c.yaml", Line: 8, Reason: `repeats the mapping key "selector"`}},
+	}
+	body, err := render("body", "", defaultBody, newTemplateData(Options{Images: mustRefs(t, "ghcr.io/acme/api:v2")}, res, "main"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`- b.yaml:4 ghcr.io/acme/api: invalid yaml: bad \| indent`, `- c.yaml:8: repeats the mapping key "selector"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("body lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "link.yaml") {
+		t.Errorf("body lists a skip that holds no image:\n%s", body)
+	}
+}
+
 func TestTemplateErrors(t *testing.T) {
 	d := newTemplateData(Options{Images: mustRefs(t, "nginx:1.27")}, &manifest.Result{}, "main")
 	if _, err := render("branch", "bump/{{.Nope}}", defaultBranch, d); err == nil {

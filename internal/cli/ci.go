@@ -30,6 +30,9 @@ func githubActions(getenv func(string) string, stdout io.Writer, o *bump.Outcome
 	for _, s := range o.Skipped {
 		fmt.Fprintf(stdout, "::warning title=bump skipped::%s\n", escapeData(describeSkip(s)))
 	}
+	for _, w := range o.Warnings {
+		fmt.Fprintf(stdout, "::warning title=bump::%s\n", escapeData(describeSkip(w)))
+	}
 	for _, img := range o.NotFound {
 		fmt.Fprintf(stdout, "::warning title=bump found nothing::%s\n", escapeData(notFound(img)))
 	}

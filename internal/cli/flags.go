@@ -49,7 +49,7 @@ func flags() []cli.Flag {
 		&cli.BoolFlag{Name: "skip-invalid", Category: catImages, EnvVars: env("SKIP_INVALID"),
 			Usage: "warn about and skip malformed YAML files instead of failing"},
 		&cli.BoolFlag{Name: "allow-downgrade", Category: catImages, EnvVars: env("ALLOW_DOWNGRADE"),
-			Usage: "allow replacing a higher semver tag with a lower one (rollbacks)"},
+			Usage: "allow replacing a higher version tag with a lower one (rollbacks); tags that are not versions (latest, SHAs, dates) are never compared"},
 
 		// Repository and git.
 		&cli.StringFlag{Name: "repo", Aliases: []string{"r"}, Category: catGit, EnvVars: env("REPO"),

@@ -18,6 +18,9 @@ func render(stdout, stderr io.Writer, format string, o *bump.Outcome) error {
 	for _, s := range o.Skipped {
 		fmt.Fprintf(stderr, "warning: skipped %s\n", describeSkip(s))
 	}
+	for _, w := range o.Warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", describeSkip(w))
+	}
 	for _, img := range o.NotFound {
 		fmt.Fprintf(stderr, "warning: %s\n", notFound(img))
 	}

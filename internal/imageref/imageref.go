@@ -5,6 +5,7 @@
 package imageref
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -27,7 +28,7 @@ func Parse(s string) (Ref, error) {
 	if s == "" {
 		return Ref{}, errors.New(`invalid image "": empty reference`)
 	}
-	named, err := reference.ParseNormalizedNamed(s)
+	named, err := reference.ParseNormalizedNamed(hubAlias(s))
 	if err != nil {
 		return Ref{}, fmt.Errorf("invalid image %q: %w", s, err)
 	}
@@ -112,11 +113,22 @@ func Normalize(name string) (string, bool) {
 	if name == "" || strings.ContainsAny(name, "@") {
 		return "", false
 	}
-	named, err := reference.ParseNormalizedNamed(name)
+	named, err := reference.ParseNormalizedNamed(hubAlias(name))
 	if err != nil || !reference.IsNameOnly(named) {
 		return "", false
 	}
 	return named.Name(), true
+}
+
+// hubAlias spells Docker Hub's registry-1.docker.io (the host its API
+// answers on, which Bitnami's values use) as docker.io, which the reference
+// library already knows as the same registry as index.docker.io, so that
+// all of them normalize alike.
+func hubAlias(s string) string {
+	if rest, ok := strings.CutPrefix(s, "registry-1.docker.io/"); ok {
+		return "docker.io/" + rest
+	}
+	return s
 }
 
 // Written is a reference as it appears in a file, split without changing its
@@ -173,17 +185,103 @@ func (r Ref) Apply(w Written) Written {
 	return Written{Name: w.Name, Tag: r.Tag, Digest: r.Digest}
 }
 
-// CompareTags compares two tags as semantic versions, allowing a leading
-// "v". It returns -1, 0 or +1 and true when both are semver, and false
-// otherwise (tags like "latest" or "stable" have no order).
+// CompareTags compares two tags that both read as versions: an optional
+// "v", one to four dot-separated numbers ("7", "1.10", "22.04", "1.27.2"),
+// then an optional suffix after "-" or "+". Tags with the same suffix
+// ("1.27.2-alpine", "1.27.3-alpine") compare by their numbers; different
+// suffixes compare only when both are pre-releases of semantic versioning
+// or none ("1.2.3-rc.1" < "1.2.3"), since a variant such as "-alpine" is
+// not older than "-bookworm". It returns -1, 0 or +1 and true, or false
+// when there is no order: a tag that is not a version (latest, a SHA, a
+// date like 20240101: numbers of six digits or more), different variants,
+// or a shorter floating tag that agrees with the other ("1.27" and
+// "1.27.3").
 func CompareTags(a, b string) (int, bool) {
-	va, err := semver.StrictNewVersion(strings.TrimPrefix(a, "v"))
+	va, ok := parseVersion(a)
+	if !ok {
+		return 0, false
+	}
+	vb, ok := parseVersion(b)
+	if !ok {
+		return 0, false
+	}
+	if va.suffix != vb.suffix && (!preRelease(va.suffix) || !preRelease(vb.suffix)) {
+		return 0, false
+	}
+	for i := range min(len(va.nums), len(vb.nums)) {
+		if c := cmp.Compare(va.nums[i], vb.nums[i]); c != 0 {
+			return c, true
+		}
+	}
+	if len(va.nums) != len(vb.nums) {
+		return 0, false
+	}
+	if va.suffix == vb.suffix {
+		return 0, true
+	}
+	// Same numbers, different pre-releases: semantic versioning's order of
+	// pre-release identifiers (numbers below words, release last).
+	sa, err := semver.StrictNewVersion("0.0.0" + va.suffix)
 	if err != nil {
 		return 0, false
 	}
-	vb, err := semver.StrictNewVersion(strings.TrimPrefix(b, "v"))
+	sb, err := semver.StrictNewVersion("0.0.0" + vb.suffix)
 	if err != nil {
 		return 0, false
 	}
-	return va.Compare(vb), true
+	return sa.Compare(sb), true
+}
+
+type version struct {
+	nums   []int
+	suffix string // "" or starting with "-" or "+"
+}
+
+// maxVersionDigits bounds a version number: longer numbers are dates,
+// timestamps or build ids, which say nothing about order against a version.
+const maxVersionDigits = 5
+
+func parseVersion(tag string) (version, bool) {
+	s := strings.TrimPrefix(tag, "v")
+	var v version
+	for len(v.nums) < 4 {
+		n := 0
+		for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+			n++
+		}
+		if n == 0 || n > maxVersionDigits {
+			return version{}, false
+		}
+		x := 0
+		for _, c := range s[:n] {
+			x = x*10 + int(c-'0')
+		}
+		v.nums = append(v.nums, x)
+		s = s[n:]
+		if s == "" || s[0] != '.' {
+			break
+		}
+		s = s[1:]
+	}
+	if s != "" && s[0] != '-' && s[0] != '+' {
+		return version{}, false
+	}
+	v.suffix = s
+	return v, true
+}
+
+// preRelease reports whether a suffix is empty, build metadata, or a
+// semantic-versioning pre-release word (rc, beta…), as opposed to a variant
+// such as "-alpine".
+func preRelease(suffix string) bool {
+	if suffix == "" || suffix[0] == '+' {
+		return true
+	}
+	word := strings.ToLower(suffix[1:])
+	for _, p := range []string{"alpha", "beta", "rc", "pre", "dev", "snapshot"} {
+		if strings.HasPrefix(word, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -16,6 +16,8 @@ func TestParse(t *testing.T) {
 		{"nginx:1.27.3", "docker.io/library/nginx", "1.27.3", "", "nginx:1.27.3", "nginx", "1.27.3"},
 		{"docker.io/library/nginx:1.27.3", "docker.io/library/nginx", "1.27.3", "", "nginx:1.27.3", "nginx", "1.27.3"},
 		{"index.docker.io/library/nginx:1", "docker.io/library/nginx", "1", "", "nginx:1", "nginx", "1"},
+		{"registry-1.docker.io/bitnami/redis:7", "docker.io/bitnami/redis", "7", "", "bitnami/redis:7", "bitnami/redis", "7"},
+		{"registry-1.docker.io/nginx:1", "docker.io/library/nginx", "1", "", "nginx:1", "nginx", "1"},
 		{"bitnami/redis:7", "docker.io/bitnami/redis", "7", "", "bitnami/redis:7", "bitnami/redis", "7"},
 		{"ghcr.io/acme/api:v1.2.3", "ghcr.io/acme/api", "v1.2.3", "", "ghcr.io/acme/api:v1.2.3", "ghcr.io/acme/api", "v1.2.3"},
 		{"ghcr.io/acme/api@" + dgst, "ghcr.io/acme/api", "", dgst, "ghcr.io/acme/api@" + dgst, "ghcr.io/acme/api", dgst},
@@ -64,6 +66,11 @@ func TestMatches(t *testing.T) {
 		{"nginx:1", "nginx", true},
 		{"nginx:1", "docker.io/library/nginx", true},
 		{"nginx:1", "index.docker.io/library/nginx", true},
+		{"nginx:1", "registry-1.docker.io/library/nginx", true},
+		{"nginx:1", "registry-1.docker.io/nginx", true},
+		{"bitnami/redis:7", "registry-1.docker.io/bitnami/redis", true},
+		{"registry-1.docker.io/bitnami/redis:7", "docker.io/bitnami/redis", true},
+		{"nginx:1", "registry-2.docker.io/library/nginx", false},
 		{"nginx:1", "docker.io/nginx", true},
 		{"nginx:1", "library/nginx", true},
 		{"nginx:1", "bitnami/nginx", false},
@@ -167,7 +174,26 @@ func TestCompareTags(t *testing.T) {
 		{"1.2.3-rc.1", "1.2.3", -1, true},
 		{"latest", "1.2.3", 0, false},
 		{"1.2.3", "stable", 0, false},
-		{"1.9", "1.10", 0, false}, // not semver: no order is claimed
+		{"1.9", "1.10", -1, true}, // short versions are versions too
+		{"1.10", "1.27.2", -1, true},
+		{"7.8", "7.9", -1, true},
+		{"v7", "v6", 1, true},
+		{"7", "v7", 0, true},
+		{"1.27.2-alpine", "1.27.3-alpine", -1, true},
+		{"1.28-alpine", "1.27.3-alpine", 1, true},
+		{"1.27-alpine", "1.27.3-alpine", 0, false}, // a floating tag: no order claimed
+		{"1.27.3-alpine", "1.27.3-bookworm", 0, false},
+		{"1.10-alpine", "1.9", 0, false}, // different suffixes
+		{"20240101", "20231231", 0, false},
+		{"1.2", "20240101", 0, false},
+		{"a1b2c3d", "1.2", 0, false},
+		{"1234567", "1.2", 0, false},
+		{"22.04", "24.04", -1, true},
+		{"1.2.3-rc.1", "1.2.4", -1, true},
+		{"1.2.4-rc.1", "1.2.3", 1, true},
+		{"1.2.3-beta.2", "1.2.3-rc.1", -1, true},
+		{"1.27.2alpine", "1.27.3alpine", 0, false},
+		{"1..2", "1.2", 0, false},
 		{"vv1.2.3", "1.2.3", 0, false},
 	}
 	for _, tt := range tests {

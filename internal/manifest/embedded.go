@@ -18,7 +18,7 @@ import (
 
 // embedded rewrites the YAML held by scalar n.
 func (p *planner) embedded(n *yaml.Node) {
-	if n == nil || n.Kind != yaml.ScalarNode || p.claimed[n] || !p.e.mentions([]byte(n.Value)) {
+	if n == nil || n.Kind != yaml.ScalarNode || p.claimed[n] || p.e.referenced([]byte(n.Value)) == nil {
 		return
 	}
 	p.claimed[n] = true
@@ -37,7 +37,7 @@ func (p *planner) embedded(n *yaml.Node) {
 		p.skip(n, nil, "embedded YAML not rewritten: its lines cannot be mapped exactly (indentation indicator, tabs or unusual line breaks)")
 		return
 	}
-	docs, bad := parseStrict(p.name, body)
+	docs, bad := parseFile(p.name, body)
 	if bad != nil {
 		s := Skip{File: p.name, Line: header, Reason: "embedded YAML does not parse: " + bad.Msg}
 		if bad.Line > 0 {
@@ -50,6 +50,11 @@ func (p *planner) embedded(n *yaml.Node) {
 	for _, d := range docs {
 		sub.document(d)
 	}
+	if r := repeatedKey(docs); r != nil && sub.matched {
+		r.first, r.line = r.first+header, r.line+header
+		p.warn(&yaml.Node{Line: r.line}, nil, r.reason())
+	}
+	p.matched = p.matched || sub.matched
 	// Inner line i is the block's line i, which is line header+i of the
 	// file. The text's first line starts at 0 even when newSource has
 	// stepped over a BOM there.

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 
 // target is one --image with the token files are screened for.
 type target struct {
+	index int // in engine.targets
 	ref   imageref.Ref
 	image string // familiar name, for Change.Image
 	token []byte
@@ -40,7 +42,7 @@ func newEngine(opts Options) (*engine, error) {
 		if r.Name == "" || (r.Tag == "" && r.Digest == "") {
 			return nil, fmt.Errorf("image %q: needs a name and a tag or digest", r.String())
 		}
-		e.targets = append(e.targets, target{ref: r, image: r.Familiar(), token: []byte(r.Path())})
+		e.targets = append(e.targets, target{index: len(e.targets), ref: r, image: r.Familiar(), token: []byte(r.Path())})
 	}
 	return e, nil
 }
@@ -57,7 +59,103 @@ func (e *engine) mentions(data []byte) bool {
 	return false
 }
 
-// ParseError is malformed YAML in a file that mentions an image.
+// referenced returns the first target that data really refers to, or nil.
+// mentions is only a screen; before a file that does not parse can stop
+// the run, the repository must be written as a name of its own (not part
+// of ghcr.io/acme/api-worker, not in a "#" comment), the way matching
+// reads names.
+func (e *engine) referenced(data []byte) *target {
+	for i := range e.targets {
+		if refersTo(data, &e.targets[i]) {
+			return &e.targets[i]
+		}
+	}
+	return nil
+}
+
+func refersTo(data []byte, t *target) bool {
+	for off := 0; off < len(data); {
+		i := bytes.Index(data[off:], t.token)
+		if i < 0 {
+			return false
+		}
+		i += off
+		off = i + 1
+		start, end := i, i+len(t.token)
+		for start > 0 && isRefChar(data[start-1]) {
+			start--
+		}
+		for end < len(data) && isRefChar(data[end]) {
+			end++
+		}
+		if inComment(data, start) {
+			continue
+		}
+		w, ok := imageref.Split(strings.TrimRight(string(data[start:end]), ".:"))
+		if !ok {
+			continue
+		}
+		// A name without its registry is a Helm repository beside a
+		// registry key: the path alone counts.
+		if t.ref.Matches(w.Name) || w.Name == string(t.token) {
+			return true
+		}
+	}
+	return false
+}
+
+// isRefChar reports whether c can be part of a written reference.
+func isRefChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '.' || c == '_' || c == '-' || c == '/' || c == ':' || c == '@'
+}
+
+// inComment reports whether offset off of data follows a "#" that starts a
+// comment on its line (at the line's start or after a blank).
+func inComment(data []byte, off int) bool {
+	ls := bytes.LastIndexAny(data[:off], "\r\n") + 1
+	for j := ls; j < off; j++ {
+		if data[j] == '#' && (j == ls || data[j-1] == ' ' || data[j-1] == '\t') {
+			return true
+		}
+	}
+	return false
+}
+
+// InvalidFilesError lists every malformed file that refers to an image:
+// the run stops on all of them at once, so one fix-and-rerun suffices.
+type InvalidFilesError struct {
+	Files []*ParseError // sorted by file, line
+}
+
+func newInvalidFilesError(files []*ParseError) *InvalidFilesError {
+	slices.SortFunc(files, func(a, b *ParseError) int {
+		return cmp.Or(strings.Compare(a.File, b.File), a.Line-b.Line)
+	})
+	return &InvalidFilesError{Files: files}
+}
+
+func (e *InvalidFilesError) Error() string {
+	if len(e.Files) == 1 {
+		return e.Files[0].Error() + " (--skip-invalid skips it and rewrites the rest)"
+	}
+	parts := make([]string, len(e.Files))
+	for i, f := range e.Files {
+		parts[i] = f.Error()
+	}
+	return fmt.Sprintf("%d files that refer to the image do not parse (--skip-invalid skips them and rewrites the rest): %s", len(e.Files), strings.Join(parts, "; "))
+}
+
+// Unwrap gives errors.As each file's *ParseError.
+func (e *InvalidFilesError) Unwrap() []error {
+	out := make([]error, len(e.Files))
+	for i, f := range e.Files {
+		out[i] = f
+	}
+	return out
+}
+
+// ParseError is malformed YAML in a file that refers to an image.
 type ParseError struct {
 	File string
 	Line int // 0 when the parser gave none
@@ -113,22 +211,33 @@ func (e *engine) rewrite(name string, data []byte, found []bool) ([]byte, []edit
 		return nil, nil, nil, nil, nil
 	}
 	if isTemplatePath(name) && bytes.Contains(data, []byte("{{")) {
-		return nil, nil, nil, []Skip{{File: name, Reason: "template file"}}, nil
+		t := e.referenced(data)
+		if t == nil {
+			return nil, nil, nil, nil, nil
+		}
+		return nil, nil, nil, []Skip{{File: name, Image: t.image, Reason: "template file"}}, nil
 	}
 	invalid := func(err *ParseError) ([]byte, []edit, []Change, []Skip, error) {
+		t := e.referenced(data)
+		if t == nil {
+			return nil, nil, nil, nil, nil // the image is not in it: none of bump's business
+		}
+		if found != nil {
+			found[t.index] = true // it is there, only left alone: not a typo
+		}
 		if bytes.Contains(data, []byte("{{")) {
 			// Not YAML until a template engine runs; not ours to judge.
-			return nil, nil, nil, []Skip{{File: name, Line: err.Line, Reason: "template file"}}, nil
+			return nil, nil, nil, []Skip{{File: name, Line: err.Line, Image: t.image, Reason: "template file"}}, nil
 		}
 		if e.opts.SkipInvalid {
-			return nil, nil, nil, []Skip{{File: name, Line: err.Line, Reason: "invalid yaml: " + err.Msg}}, nil
+			return nil, nil, nil, []Skip{{File: name, Line: err.Line, Image: t.image, Reason: "invalid yaml: " + err.Msg}}, nil
 		}
 		return nil, nil, nil, nil, err
 	}
 	if !utf8.Valid(data) {
 		return invalid(&ParseError{File: name, Line: invalidUTF8Line(data), Msg: "invalid UTF-8"})
 	}
-	docs, perr := parseStrict(name, data)
+	docs, perr := parseFile(name, data)
 	if perr != nil {
 		return invalid(perr)
 	}
@@ -136,6 +245,10 @@ func (e *engine) rewrite(name string, data []byte, found []bool) ([]byte, []edit
 	for _, d := range docs {
 		p.document(d)
 	}
+	if r := repeatedKey(docs); r != nil && p.matched {
+		p.warn(&yaml.Node{Line: r.line}, nil, r.reason())
+	}
+	p.edits = mergeDeletions(p.edits)
 	if len(p.edits) == 0 {
 		return nil, nil, p.changes, p.skips, nil
 	}
@@ -196,28 +309,34 @@ func parse(name string, data []byte) ([]*yaml.Node, error) {
 	}
 }
 
-// parseStrict parses data as bump requires of a file it edits: well-formed
-// YAML whose mappings repeat no key.
-func parseStrict(name string, data []byte) ([]*yaml.Node, *ParseError) {
+// parseFile parses data as bump requires of a file it edits: well-formed
+// YAML. A mapping may repeat a key (see repeatedKey).
+func parseFile(name string, data []byte) ([]*yaml.Node, *ParseError) {
 	docs, err := parse(name, data)
 	if err != nil {
 		return nil, newParseError(name, err)
 	}
-	if pe := duplicateKey(docs); pe != nil {
-		pe.File = name
-		return nil, pe
-	}
 	return docs, nil
 }
 
-// duplicateKey finds a mapping that repeats a key. yaml.v3 builds such a
-// node tree without complaint, but the YAML spec forbids it and kubectl and
-// kustomize refuse it; bump must not pick one of the two values and edit it
-// (a "digest:" written twice would survive its own removal).
-func duplicateKey(docs []*yaml.Node) *ParseError {
+// repeat is a mapping key written twice.
+type repeat struct {
+	key         string
+	first, line int
+}
+
+func (r *repeat) reason() string {
+	return fmt.Sprintf("repeats the mapping key %q (lines %d and %d): readers keep one copy, so bump rewrote the image in every copy; remove the duplicate", r.key, r.first, r.line)
+}
+
+// repeatedKey finds the first mapping key written twice. The YAML spec
+// forbids it, yet files that kubectl and Argo CD apply do it (a Service's
+// selector twice), and yaml.v3 builds the node tree without complaint; the
+// planner rewrites every copy, so whichever copy a reader keeps is new.
+func repeatedKey(docs []*yaml.Node) *repeat {
 	type key struct{ tag, value string }
-	var walk func(n *yaml.Node) *ParseError
-	walk = func(n *yaml.Node) *ParseError {
+	var walk func(n *yaml.Node) *repeat
+	walk = func(n *yaml.Node) *repeat {
 		if n.Kind == yaml.MappingNode {
 			seen := make(map[key]int, len(n.Content)/2)
 			for i := 0; i+1 < len(n.Content); i += 2 {
@@ -227,7 +346,7 @@ func duplicateKey(docs []*yaml.Node) *ParseError {
 				}
 				id := key{k.ShortTag(), k.Value}
 				if first, ok := seen[id]; ok {
-					return &ParseError{Line: k.Line, Msg: fmt.Sprintf("mapping key %q already defined at line %d", k.Value, first)}
+					return &repeat{key: k.Value, first: first, line: k.Line}
 				}
 				seen[id] = k.Line
 			}
@@ -235,15 +354,15 @@ func duplicateKey(docs []*yaml.Node) *ParseError {
 		// Aliases are not followed (n.Content of an alias is empty), so a
 		// YAML bomb costs no more here than its text.
 		for _, c := range n.Content {
-			if err := walk(c); err != nil {
-				return err
+			if r := walk(c); r != nil {
+				return r
 			}
 		}
 		return nil
 	}
 	for _, d := range docs {
-		if err := walk(d); err != nil {
-			return err
+		if r := walk(d); r != nil {
+			return r
 		}
 	}
 	return nil
@@ -276,6 +395,21 @@ func isManifestName(name string) bool {
 type edit struct {
 	start, end int
 	text       string
+}
+
+// mergeDeletions sorts edits and merges deletions that overlap: removing
+// two repeated lines at the end of a file takes the same line break twice.
+func mergeDeletions(edits []edit) []edit {
+	slices.SortStableFunc(edits, func(a, b edit) int { return a.start - b.start })
+	out := edits[:0]
+	for _, ed := range edits {
+		if n := len(out); n > 0 && ed.text == "" && out[n-1].text == "" && ed.start < out[n-1].end {
+			out[n-1].end = max(out[n-1].end, ed.end)
+			continue
+		}
+		out = append(out, ed)
+	}
+	return out
 }
 
 // splice applies non-overlapping edits to data.

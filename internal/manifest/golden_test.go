@@ -176,6 +176,13 @@ func renderResult(res *Result, err error) string {
 		}
 		fmt.Fprintf(&b, "skip %s%s: %s\n", loc, img, s.Reason)
 	}
+	for _, w := range res.Warnings {
+		img := ""
+		if w.Image != "" {
+			img = " " + w.Image
+		}
+		fmt.Fprintf(&b, "warn %s:%d%s: %s\n", w.File, w.Line, img, w.Reason)
+	}
 	for _, img := range res.NotFound {
 		fmt.Fprintf(&b, "not found %s\n", img)
 	}

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"errors"
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -16,20 +17,32 @@ func (p *planner) kustomizeEntry(entry *yaml.Node) {
 	if entry.Kind != yaml.MappingNode {
 		return
 	}
-	name, _ := scalar(lookup(entry, "name"))
-	newName, _ := scalar(lookup(entry, "newName"))
-	t := p.match(newName, name)
+	// Every copy of a repeated name or newName may be the one a reader keeps.
+	var names []string
+	for _, key := range []string{"newName", "name"} {
+		for _, pr := range lookupAll(entry, key) {
+			if v, ok := scalar(pr.v); ok {
+				names = append(names, v)
+			}
+		}
+	}
+	t := p.match(names...)
 	if t == nil {
 		return
 	}
-	tagNode := lookup(entry, "newTag")
-	digestKey, digestNode := lookupPair(entry, "digest")
+	// A repeated newTag or digest has every copy set (or removed).
+	tags, digests := lookupAll(entry, "newTag"), lookupAll(entry, "digest")
+	var tagNode, digestNode *yaml.Node
+	if len(tags) > 0 {
+		tagNode = tags[len(tags)-1].v
+	}
+	if len(digests) > 0 {
+		digestNode = digests[len(digests)-1].v
+	}
 	oldTag, _ := scalar(tagNode)
 	oldDigest, _ := scalar(digestNode)
-	for _, n := range []*yaml.Node{lookup(entry, "name"), lookup(entry, "newName"), tagNode, digestNode} {
-		if n != nil {
-			p.claimed[n] = true
-		}
+	for _, pr := range slices.Concat(lookupAll(entry, "name"), lookupAll(entry, "newName"), tags, digests) {
+		p.claimed[pr.v] = true
 	}
 	line := entry.Line
 	if tagNode != nil {
@@ -44,10 +57,12 @@ func (p *planner) kustomizeEntry(entry *yaml.Node) {
 	} else {
 		newDigest = r.Digest
 	}
-	if newTag == oldTag && newDigest == oldDigest {
+	tagMoves := newTag != oldTag || differ(tags, newTag, scalarValue)
+	digestMoves := newDigest != oldDigest || differ(digests, newDigest, scalarValue)
+	if !tagMoves && !digestMoves {
 		return
 	}
-	if newTag == oldTag && digestNode != nil {
+	if !tagMoves && digestNode != nil {
 		at.Line = digestNode.Line // only the digest moves: point the reviewer at it
 	}
 	if newTag != oldTag && p.downgrade(at, t, oldTag) {
@@ -56,19 +71,28 @@ func (p *planner) kustomizeEntry(entry *yaml.Node) {
 	var inserts []string
 	n := len(p.edits)
 	ok := true
-	if newTag != oldTag {
-		if tagNode != nil {
-			ok = p.setScalar(tagNode, t, newTag)
-		} else {
+	if tagMoves {
+		if len(tags) == 0 {
 			inserts = append(inserts, "newTag: "+scalarText(newTag))
 		}
+		for _, pr := range tags {
+			if ok && pr.v.Value != newTag {
+				ok = p.setScalar(pr.v, t, newTag)
+			}
+		}
 	}
-	if ok && newDigest != oldDigest {
+	if ok && digestMoves {
 		switch {
 		case newDigest == "":
-			ok = p.removePair(entry, digestKey, digestNode, t)
-		case digestNode != nil:
-			ok = p.setScalar(digestNode, t, newDigest)
+			for _, pr := range digests {
+				ok = ok && p.removePair(entry, pr.k, pr.v, t)
+			}
+		case len(digests) > 0:
+			for _, pr := range digests {
+				if ok && pr.v.Value != newDigest {
+					ok = p.setScalar(pr.v, t, newDigest)
+				}
+			}
 		default:
 			inserts = append(inserts, "digest: "+scalarText(newDigest))
 		}

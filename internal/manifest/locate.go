@@ -115,6 +115,7 @@ type span struct {
 	start, end int
 	style      yaml.Style // 0 (plain), DoubleQuotedStyle or SingleQuotedStyle
 	raw        bool
+	block      bool // the one text line of a block scalar: written as is
 }
 
 // scalarSpan locates scalar n in the source and checks that the bytes there
@@ -136,7 +137,7 @@ func (s *source) scalarSpan(n *yaml.Node) (span, error) {
 	}
 	switch {
 	case n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0:
-		return span{}, errors.New("block scalar values are not rewritten")
+		return s.blockSpan(off, n)
 	case n.Style&yaml.DoubleQuotedStyle != 0:
 		if d[off] != '"' {
 			return span{}, errLocate
@@ -198,6 +199,46 @@ func (s *source) scalarSpan(n *yaml.Node) (span, error) {
 	}
 }
 
+var errBlock = errors.New("block scalar values spanning several lines are not rewritten")
+
+// blockSpan locates a block scalar ("|" or ">", header at off) whose text
+// is a single line: that line, less its indentation, is the value (a
+// folded line is not folded with anything), so it can be replaced in place.
+func (s *source) blockSpan(off int, n *yaml.Node) (span, error) {
+	d := s.data
+	if d[off] != '|' && d[off] != '>' {
+		return span{}, errLocate
+	}
+	var text []byte
+	start, indent := -1, 0
+	for l := s.lineOf(off); l < len(s.lines); l++ { // lines[l] starts the line after the header's
+		end := len(d)
+		if l+1 < len(s.lines) {
+			end = s.lines[l+1]
+		}
+		line := bytes.TrimRight(d[s.lines[l]:end], "\r\n")
+		content := bytes.TrimLeft(line, " ")
+		if len(content) == 0 {
+			continue // blank lines belong to the block or end it; neither is text
+		}
+		if start >= 0 {
+			if len(line)-len(content) >= indent {
+				return span{}, errBlock // a second line of text
+			}
+			break // less indented: the block has ended
+		}
+		indent = len(line) - len(content)
+		start = s.lines[l] + indent
+		text = content
+	}
+	// The parser's value must be exactly that line (chomped with "-"), so
+	// no reading of the block can be wrong and go unnoticed.
+	if start < 0 || string(text) != n.Value || bytes.ContainsAny(text, "\t\u0085\u2028\u2029") {
+		return span{}, errBlock
+	}
+	return span{start: start, end: start + len(text), raw: true, block: true}, nil
+}
+
 // skipProperties moves past an anchor (&a) or tag (!t) in front of a value:
 // yaml.v3 reports the value's position at its first property.
 func (s *source) skipProperties(off int) int {
@@ -220,6 +261,9 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // allows it; a plain value that YAML would not read back as the same string
 // (1.10, on, 123) is double-quoted, since Helm would otherwise render 1.1.
 func replacement(sp span, value string) (start, end int, text string) {
+	if sp.block {
+		return sp.start, sp.end, value // setScalar checked blockSafe
+	}
 	if !sp.raw {
 		return sp.start, sp.end, doubleQuote(value)
 	}
@@ -240,6 +284,12 @@ func replacement(sp span, value string) (start, end int, text string) {
 		}
 		return sp.start, sp.end, doubleQuote(value)
 	}
+}
+
+// blockSafe reports whether value reads back as itself as the one line of
+// a block scalar.
+func blockSafe(value string) bool {
+	return value != "" && isPrintable(value) && strings.TrimSpace(value) == value
 }
 
 func isPrintable(s string) bool {

@@ -21,7 +21,7 @@ type Options struct {
 	Images         []imageref.Ref
 	Paths          []string // relative roots inside the tree; empty = whole tree
 	SkipInvalid    bool     // malformed YAML mentioning an image is a Skip, not an error
-	AllowDowngrade bool     // allow replacing a higher semver tag by a lower one
+	AllowDowngrade bool     // allow replacing a higher version tag by a lower one
 	MaxFileSize    int64    // 0 = DefaultMaxFileSize
 }
 
@@ -47,6 +47,9 @@ type Skip struct {
 	Line   int    `json:"line,omitempty"`
 	Image  string `json:"image,omitempty"`
 	Reason string `json:"reason"`
+	// warning marks an entry of Result.Warnings while the files are
+	// planned, so both kinds travel in one list until Rewrite splits them.
+	warning bool
 }
 
 // File is the full new content of a changed file.
@@ -61,9 +64,25 @@ type Result struct {
 	Changes []Change // sorted by file, line
 	Files   []File   // one per changed file, new content, sorted by path
 	Skipped []Skip   // sorted by file, line
+	// Warnings are about files that were rewritten all the same and that a
+	// reviewer should look at: a file that repeats a mapping key, a Helm
+	// map that got the tag but has no key for the digest. Sorted by file, line.
+	Warnings []Skip
 	// NotFound lists the images (familiar names) that no reference in the
 	// files looked at names: usually a typo or a --path that misses.
 	NotFound []string
+}
+
+// splitWarnings separates the warnings from the skips, keeping the order.
+func splitWarnings(all []Skip) (skips, warnings []Skip) {
+	for _, s := range all {
+		if s.warning {
+			warnings = append(warnings, s)
+		} else {
+			skips = append(skips, s)
+		}
+	}
+	return skips, warnings
 }
 
 // Changed reports whether any file changes.

@@ -18,6 +18,7 @@ type planner struct {
 	nested        bool                // planning YAML embedded in a string; embedded() stops here
 	claimed       map[*yaml.Node]bool // scalars already handled by a rule
 	found         []bool              // per target: a reference names it (nil: not tracked)
+	matched       bool                // a reference names a target
 	edits         []edit
 	changes       []Change
 	skips         []Skip
@@ -46,7 +47,7 @@ func (p *planner) document(doc *yaml.Node) {
 			}
 		}
 	}
-	p.walk(root)
+	p.walk(root, scope{root: true})
 }
 
 // valuesFiles handles the *.yaml keys of a ConfigMap's data or a Secret's
@@ -70,52 +71,127 @@ func (p *planner) valuesFiles(m *yaml.Node) {
 	}
 }
 
+// scope is what the path from the document root says about a node.
+type scope struct {
+	root    bool // the document's top-level node
+	volumes bool // under a pod's volumes
+	// noImage is set under fields whose "image" names something other than
+	// a container image: a Ceph RBD image, a VM image. Only the image rules
+	// look at it; a "# bump:" marker is explicit and still applies.
+	noImage bool
+}
+
+// child is the scope of the value of key in a mapping of scope s. The rule
+// is a denylist, not an allowlist of container fields: Helm values and
+// custom resources put container images under any key, so only places
+// known to hold something else are left out.
+func (s scope) child(key string) scope {
+	c := scope{volumes: s.volumes, noImage: s.noImage}
+	switch key {
+	case "volumes":
+		// Volume sources name disks and volumes (rbd.image is a Ceph RBD
+		// image); KubeVirt's containerDisk below is the exception.
+		c.volumes, c.noImage = true, true
+	case "containerDisk":
+		if s.volumes {
+			c.noImage = false
+		}
+	case "rbd", "cinder":
+		// A PersistentVolume's own volume source, outside any volumes list.
+		c.noImage = true
+	}
+	return c
+}
+
+// isObject reports whether mapping m is a Kubernetes object, whose status
+// is what a cluster reported, not configuration.
+func isObject(m *yaml.Node, s scope) bool {
+	if s.root {
+		return true
+	}
+	_, hasKind := scalar(lookup(m, "kind"))
+	_, hasAPI := scalar(lookup(m, "apiVersion"))
+	return hasKind && hasAPI
+}
+
+// vmImages reports whether m is a Cluster API infrastructure object
+// (OpenStackMachineTemplate, GCPMachine…), whose image fields name VM
+// images.
+func vmImages(m *yaml.Node) bool {
+	api, _ := scalar(lookup(m, "apiVersion"))
+	return strings.HasPrefix(api, "infrastructure.cluster.x-k8s.io/")
+}
+
 // walk visits every node once. Alias nodes are not followed: an alias is
 // rewritten through its anchor's definition, and following aliases is how a
 // YAML bomb would explode.
-func (p *planner) walk(n *yaml.Node) {
+func (p *planner) walk(n *yaml.Node, s scope) {
 	switch n.Kind {
 	case yaml.MappingNode:
-		p.helmMap(n)
+		object := isObject(n, s)
+		if vmImages(n) {
+			s.noImage = true
+		}
+		if !s.noImage {
+			p.helmMap(n)
+		}
 		p.valuesFiles(n)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
+			key, _ := scalar(k)
+			if object && key == "status" {
+				continue // a live object's status: never configuration
+			}
 			// YAML held in a string, before the marker rule can claim the
 			// string itself.
-			if k.Kind == yaml.ScalarNode && k.Value == "helm" {
+			if key == "helm" {
 				p.embedded(lookup(v, "values")) // Argo CD's values string
 			}
-			if k.Kind == yaml.ScalarNode && k.Value == "valuesContent" {
+			if key == "valuesContent" {
 				p.embedded(deref(v)) // k3s/RKE2 HelmChart
 			}
-			if k.Kind == yaml.ScalarNode && k.Value == "image" {
-				if d := deref(v); d != v {
-					p.imageScalar(d)
-				}
+			if key == "image" && !s.noImage {
+				p.imageScalar(deref(v))
 			}
 			if v.Kind == yaml.ScalarNode {
-				if k.Kind == yaml.ScalarNode && k.Value == "image" {
-					p.imageScalar(v)
-				}
 				p.marker(v, v.LineComment, k.LineComment)
 			}
-			if k.Kind == yaml.ScalarNode && k.Value == "kustomize" && v.Kind == yaml.MappingNode {
+			if key == "kustomize" && v.Kind == yaml.MappingNode {
 				if imgs := lookup(v, "images"); imgs != nil && imgs.Kind == yaml.SequenceNode {
 					for _, item := range imgs.Content {
 						p.argoImage(item)
 					}
 				}
 			}
-			p.walk(v)
+			p.walk(v, s.child(key))
 		}
 	case yaml.SequenceNode:
-		for _, item := range n.Content {
-			if item.Kind == yaml.ScalarNode {
-				p.marker(item, item.LineComment)
+		item := scope{volumes: s.volumes, noImage: s.noImage}
+		for _, c := range n.Content {
+			if c.Kind == yaml.ScalarNode {
+				p.marker(c, c.LineComment)
 			}
-			p.walk(item)
+			p.walk(c, item)
 		}
 	}
+}
+
+// pair is a key and its value (aliases to scalars resolved).
+type pair struct{ k, v *yaml.Node }
+
+// lookupAll returns every pair of mapping m with the key, in order: a file
+// may repeat a key.
+func lookupAll(m *yaml.Node, key string) []pair {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out []pair
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if k := m.Content[i]; k.Kind == yaml.ScalarNode && k.Value == key {
+			out = append(out, pair{k, deref(m.Content[i+1])})
+		}
+	}
+	return out
 }
 
 func lookup(m *yaml.Node, key string) *yaml.Node {
@@ -159,6 +235,7 @@ func (p *planner) match(names ...string) *target {
 		t := &p.e.targets[i]
 		for _, name := range names {
 			if name != "" && t.ref.Matches(name) {
+				p.matched = true
 				if p.found != nil {
 					p.found[i] = true
 				}
@@ -188,9 +265,19 @@ func (p *planner) setScalar(n *yaml.Node, t *target, value string) bool {
 		p.skip(n, t, err.Error())
 		return false
 	}
+	if sp.block && !blockSafe(value) {
+		p.skip(n, t, "value cannot be written in a block scalar")
+		return false
+	}
 	start, end, text := replacement(sp, value)
 	p.edits = append(p.edits, edit{start: start, end: end, text: text})
 	return true
+}
+
+// warn records something about a rewritten file that a reviewer should see.
+func (p *planner) warn(n *yaml.Node, t *target, reason string) {
+	p.skip(n, t, reason)
+	p.skips[len(p.skips)-1].warning = true
 }
 
 func (p *planner) change(n *yaml.Node, t *target, from, to string) {
@@ -213,7 +300,7 @@ func (p *planner) rewriteRef(n *yaml.Node, t *target, prefix string, w imageref.
 
 // imageScalar handles rule 1: any "image:" whose value is a reference.
 func (p *planner) imageScalar(n *yaml.Node) {
-	if p.claimed[n] {
+	if n == nil || n.Kind != yaml.ScalarNode || p.claimed[n] {
 		return
 	}
 	w, ok := imageref.Split(n.Value)
@@ -284,6 +371,9 @@ func (p *planner) marker(n *yaml.Node, comments ...string) {
 		}
 		if p.setScalar(n, t, t.ref.Tag) {
 			p.change(n, t, n.Value, t.ref.Tag)
+			if t.ref.Digest != "" {
+				p.warn(n, t, "digest not pinned: the marked value holds only the tag")
+			}
 		}
 		return
 	}
@@ -303,31 +393,36 @@ func markerArg(comment string) (string, bool) {
 	return "", false
 }
 
-// helmMap handles rule 3: {registry?, repository, tag, digest?}.
+// helmMap handles rule 3: {registry?, repository, tag, digest?}. A map
+// that repeats one of these keys has every copy of tag and digest set,
+// since readers differ in which copy they keep; the old version is the
+// last copy's, which is what the YAML-to-JSON readers of kubectl and Helm
+// keep.
 func (p *planner) helmMap(m *yaml.Node) {
-	repo, ok := scalar(lookup(m, "repository"))
-	if !ok || repo == "" {
+	tags := lookupAll(m, "tag")
+	if len(tags) == 0 {
 		return
 	}
-	tagNode := lookup(m, "tag")
-	if _, ok := scalar(tagNode); !ok {
+	tagNode := tags[len(tags)-1].v
+	if _, ok := scalar(tagNode); !ok || p.claimed[tagNode] {
 		return
 	}
-	name := repo
-	if reg, _ := scalar(lookup(m, "registry")); reg != "" {
-		name = strings.TrimSuffix(reg, "/") + "/" + repo
-	}
-	t := p.match(name)
-	if t == nil || p.claimed[tagNode] {
+	t := p.helmTarget(m)
+	if t == nil {
 		return
 	}
-	p.claimed[tagNode] = true
-	digestNode := lookup(m, "digest")
-	oldDigest, hasDigest := scalar(digestNode)
-	if hasDigest {
-		p.claimed[digestNode] = true
+	digests := lookupAll(m, "digest")
+	for _, pr := range tags {
+		p.claimed[pr.v] = true
+	}
+	for _, pr := range digests {
+		p.claimed[pr.v] = true
 	}
 	oldTag := tagNode.Value
+	oldDigest, hasDigest := "", len(digests) > 0
+	if hasDigest {
+		oldDigest = digestValue(digests[len(digests)-1].v)
+	}
 	from := imageref.JoinVersion(oldTag, oldDigest)
 	r := t.ref
 	newTag, newDigest := oldTag, oldDigest
@@ -346,35 +441,140 @@ func (p *planner) helmMap(m *yaml.Node) {
 			newDigest = r.Digest
 		}
 	}
-	if newTag == oldTag && newDigest == oldDigest {
+	tagMoves := newTag != oldTag || differ(tags, newTag, scalarValue)
+	digestMoves := newDigest != oldDigest || differ(digests, newDigest, digestValue)
+	if !tagMoves && !digestMoves {
 		return
 	}
 	if newTag != oldTag && p.downgrade(tagNode, t, oldTag) {
 		return
 	}
-	if newTag != oldTag && tagNode.Value == "" && tagNode.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
-		p.skip(tagNode, t, "empty tag value; write tag: \"\" to let bump set it")
-		return
-	}
 	n := len(p.edits)
-	ok = (newTag == oldTag || p.setScalar(tagNode, t, newTag)) &&
-		(newDigest == oldDigest || p.setDigest(digestNode, t, newDigest))
+	ok := true
+	for _, pr := range tags {
+		if ok && pr.v.Value != newTag {
+			ok = p.setTag(pr.v, t, newTag)
+		}
+	}
+	var at *yaml.Node
+	for _, pr := range digests {
+		if ok && digestValue(pr.v) != newDigest {
+			ok = p.setDigest(pr.k, pr.v, t, newDigest)
+			at = pr.v
+		}
+	}
 	if !ok {
 		p.edits = p.edits[:n]
 		return
 	}
-	at := tagNode
-	if newTag == oldTag && digestNode != nil {
-		at = digestNode // only the digest moved: point the reviewer at it
+	if tagMoves || at == nil {
+		at = tags[0].v
 	}
 	p.change(at, t, from, imageref.JoinVersion(newTag, newDigest))
+	if r.Tag != "" && r.Digest != "" && !hasDigest {
+		p.warn(tagNode, t, "digest not pinned: this image map has no digest key (add digest: \"\" to pin it)")
+	}
 }
 
-// setDigest sets a Helm digest value; clearing a plain one writes "".
-func (p *planner) setDigest(n *yaml.Node, t *target, value string) bool {
+// helmTarget returns the target a Helm map's registry and repository name.
+func (p *planner) helmTarget(m *yaml.Node) *target {
+	reg := ""
+	if regs := lookupAll(m, "registry"); len(regs) > 0 {
+		reg, _ = scalar(regs[len(regs)-1].v)
+	}
+	var names []string
+	for _, pr := range lookupAll(m, "repository") {
+		if repo, ok := scalar(pr.v); ok && repo != "" {
+			if reg != "" {
+				repo = strings.TrimSuffix(reg, "/") + "/" + repo
+			}
+			names = append(names, repo)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return p.match(names...)
+}
+
+func scalarValue(n *yaml.Node) string { return n.Value }
+
+// differ reports whether any of the pairs' values reads other than want.
+func differ(pairs []pair, want string, value func(*yaml.Node) string) bool {
+	for _, pr := range pairs {
+		if value(pr.v) != want {
+			return true
+		}
+	}
+	return false
+}
+
+// digestValue is a Helm digest as a version: null, ~ and an empty value
+// mean no digest.
+func digestValue(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
+		return ""
+	}
+	return n.Value
+}
+
+// setTag sets a Helm tag value; an empty plain one has no bytes to replace.
+func (p *planner) setTag(n *yaml.Node, t *target, value string) bool {
 	if n.Value == "" && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
-		p.skip(n, t, "empty digest value; write digest: \"\" to let bump set it")
+		p.skip(n, t, "empty tag value; write tag: \"\" to let bump set it")
 		return false
 	}
 	return p.setScalar(n, t, value)
+}
+
+// setDigest sets a Helm digest value. A null one (null, ~) is replaced; an
+// empty one gets the value written after the key's colon. Clearing a digest
+// writes "".
+func (p *planner) setDigest(k, n *yaml.Node, t *target, value string) bool {
+	if n.Kind == yaml.ScalarNode && n.Value == "" && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
+		return p.fillEmpty(k, t, value)
+	}
+	if value == "" && digestValue(n) == "" {
+		return true
+	}
+	return p.setScalar(n, t, value)
+}
+
+// emptyAfter reports whether rest, what follows a key's colon, holds no
+// value text: only blanks up to the line's end, a comment, or the end of a
+// flow mapping entry. A tag or anchor there (digest: !!null) is refused.
+func emptyAfter(rest []byte) bool {
+	i := 0
+	for i < len(rest) && (rest[i] == ' ' || rest[i] == '\t') {
+		i++
+	}
+	if i == len(rest) {
+		return true
+	}
+	switch rest[i] {
+	case '\r', '\n', ',', '}':
+		return true
+	case '#':
+		return i > 0
+	}
+	return false
+}
+
+// fillEmpty writes value after the colon of key k, whose value is empty.
+func (p *planner) fillEmpty(k *yaml.Node, t *target, value string) bool {
+	sp, err := p.src.scalarSpan(k)
+	if err != nil || k.Style != 0 {
+		p.skip(k, t, "cannot locate the empty digest value; write digest: \"\" to let bump set it")
+		return false
+	}
+	i := sp.end
+	for i < len(p.src.data) && (p.src.data[i] == ' ' || p.src.data[i] == '\t') {
+		i++
+	}
+	if i >= len(p.src.data) || p.src.data[i] != ':' || !emptyAfter(p.src.data[i+1:]) {
+		p.skip(k, t, "cannot locate the empty digest value; write digest: \"\" to let bump set it")
+		return false
+	}
+	p.edits = append(p.edits, edit{start: i + 1, end: i + 1, text: " " + scalarText(value)})
+	return true
 }

@@ -152,13 +152,7 @@ func Rewrite(ctx context.Context, fsys fs.FS, opts Options) (*Result, error) {
 		return nil, err
 	}
 	if len(invalid) > 0 {
-		slices.SortFunc(invalid, func(a, b *ParseError) int {
-			return cmp.Or(strings.Compare(a.File, b.File), a.Line-b.Line)
-		})
-		if len(invalid) == 1 {
-			return nil, invalid[0]
-		}
-		return nil, fmt.Errorf("%w (and %d more invalid files; --skip-invalid skips them)", invalid[0], len(invalid)-1)
+		return nil, newInvalidFilesError(invalid)
 	}
 	for i, f := range found {
 		if !f {
@@ -172,6 +166,7 @@ func Rewrite(ctx context.Context, fsys fs.FS, opts Options) (*Result, error) {
 	slices.SortStableFunc(res.Skipped, func(a, b Skip) int {
 		return cmp.Or(strings.Compare(a.File, b.File), a.Line-b.Line)
 	})
+	res.Skipped, res.Warnings = splitWarnings(res.Skipped)
 	return &res, nil
 }
 
