@@ -84,9 +84,9 @@ func overlay(c *cli.Context, s config.Settings, opts *bump.Options) {
 			*dst = v
 		}
 	}
-	flag := func(name string, dst *bool, v *bool) {
+	flag := func(name string, dst *bool, v *config.Bool) {
 		if v != nil && !c.IsSet(name) {
-			*dst = *v
+			*dst = bool(*v)
 		}
 	}
 	list("path", &opts.Paths, s.Paths)

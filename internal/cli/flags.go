@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"flag"
 	"os"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/bump-gitops/bump/internal/config"
 )
 
 // Flag categories, shown as groups in --help.
@@ -34,7 +37,7 @@ func nonEmpty(vars []string) []string {
 }
 
 func flags() []cli.Flag {
-	return []cli.Flag{
+	list := []cli.Flag{
 		// Images and files.
 		&cli.StringSliceFlag{Name: "image", Aliases: []string{"i"}, Category: catImages, EnvVars: env("IMAGE"),
 			Usage: "image to bump, as `NAME:TAG`, NAME@DIGEST or NAME:TAG@DIGEST (repeatable; comma-separated in the environment)"},
@@ -129,4 +132,34 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: "log-format", Category: catOutput, EnvVars: env("LOG_FORMAT"), Value: "text",
 			Usage: "log format: text or json"},
 	}
+	for i, f := range list {
+		if b, ok := f.(*cli.BoolFlag); ok {
+			list[i] = &boolFlag{b}
+		}
+	}
+	return list
+}
+
+// boolFlag reads its variables with config.ParseBool, as .bump.yaml reads
+// its yes/no keys: urfave/cli's strconv.ParseBool refuses "yes" and
+// words its refusal in Go's terms.
+type boolFlag struct{ *cli.BoolFlag }
+
+func (f *boolFlag) Apply(set *flag.FlagSet) error {
+	for _, name := range f.EnvVars {
+		val, ok := os.LookupEnv(name)
+		if !ok {
+			continue
+		}
+		v, err := config.ParseBool(val)
+		if err != nil {
+			return usagef("%s=%q: %v", name, val, err)
+		}
+		f.Value, f.HasBeenSet = v, true
+		break
+	}
+	vars := f.EnvVars
+	f.EnvVars = nil // read above; the embedded Apply would read them again
+	defer func() { f.EnvVars = vars }()
+	return f.BoolFlag.Apply(set)
 }

@@ -10,6 +10,7 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -22,14 +23,16 @@ import (
 )
 
 // run turns the flags into bump.Options, runs, and renders the outcome.
-func run(c *cli.Context, stdout, stderr io.Writer) error {
+// A failed run's outcome, if any, is returned for the caller to report
+// with the error (as one JSON object with --output json).
+func run(c *cli.Context, stdout, stderr io.Writer) (*bump.Outcome, error) {
 	log, err := newLogger(stderr, orDefault(c, "log-format", "text"), c.Bool("verbose"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	format := orDefault(c, "output", "text")
 	if format != "text" && format != "json" {
-		return usagef("--output %q: want text or json", format)
+		return nil, usagef("--output %q: want text or json", format)
 	}
 	ctx := c.Context
 	if d := c.Duration("timeout"); d > 0 {
@@ -62,12 +65,12 @@ func run(c *cli.Context, stdout, stderr io.Writer) error {
 			err = dErr
 		}
 	}
-	if out != nil {
+	if out != nil && (err == nil || format == "text") {
 		if rErr := render(stdout, stderr, format, out); rErr != nil && err == nil {
 			err = rErr
 		}
 	}
-	return err
+	return out, err
 }
 
 func newLogger(w io.Writer, format string, verbose bool) (*slog.Logger, error) {
@@ -114,16 +117,13 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 			Squash:             c.Bool("squash"),
 		},
 	}
+	var err error
 	images := splitList(c.StringSlice("image"))
 	if len(images) == 0 {
 		return opts, usagef("no image given: pass --image NAME:TAG (or set BUMP_IMAGE)")
 	}
-	for _, s := range images {
-		ref, err := imageref.Parse(s)
-		if err != nil {
-			return opts, usageError{err}
-		}
-		opts.Images = append(opts.Images, ref)
+	if opts.Images, err = parseImages(images); err != nil {
+		return opts, err
 	}
 	for _, p := range splitList(c.StringSlice("path")) {
 		if filepath.IsAbs(p) || !filepath.IsLocal(p) {
@@ -199,6 +199,30 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 		return opts, nil
 	}
 	return opts, withCredentials(ctx, c, getenv, &opts, fc, opts.Mode == bump.OpenPR || c.Bool("commit-via-api"))
+}
+
+// parseImages parses the --image arguments. One image named twice with
+// the same version is one image (every spelling of it); with two versions
+// it cannot be written both ways, which is the caller's mistake.
+func parseImages(args []string) ([]imageref.Ref, error) {
+	var refs []imageref.Ref
+	given := map[string]string{} // repository → the argument that named it
+	for _, s := range args {
+		ref, err := imageref.Parse(s)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		if first, ok := given[ref.Name]; ok {
+			prev := refs[slices.IndexFunc(refs, func(r imageref.Ref) bool { return r.Name == ref.Name })]
+			if prev != ref {
+				return nil, usagef("--image %s and --image %s name the same image with different versions: pass one", first, s)
+			}
+			continue
+		}
+		given[ref.Name] = s
+		refs = append(refs, ref)
+	}
+	return refs, nil
 }
 
 // forgeChoice is what the flags, else the config file, say of the forge.
