@@ -80,6 +80,9 @@ type Options struct {
 	PushToBase bool
 	Templates  Templates
 	Author     gitrepo.Identity
+	// CommittedBy is the committer when it is not the Author (git's
+	// GIT_COMMITTER_* variables); empty means the Author.
+	CommittedBy gitrepo.Identity
 	SigningKey []byte
 	// CI describes the pipeline that runs bump, for links in the commit and PR.
 	CI CI
@@ -367,6 +370,7 @@ func attemptGit(ctx context.Context, repo *gitrepo.Repo, opts Options) (*Outcome
 		Files:      files,
 		Message:    message,
 		Author:     opts.Author,
+		Committer:  opts.CommittedBy,
 		SigningKey: opts.SigningKey,
 	})
 	if err != nil {

@@ -74,7 +74,7 @@ func flags() []cli.Flag {
 		&cli.BoolFlag{Name: "pr", Category: catGit, EnvVars: env("PR"),
 			Usage: "local checkout: commit, push and open a pull request"},
 		&cli.StringFlag{Name: "author", Category: catGit, EnvVars: env("AUTHOR"),
-			Usage: "commit author as `\"Name <email>\"` (default: CI bot identity, else git config)"},
+			Usage: "commit author as `\"Name <email>\"` (default: GIT_AUTHOR_NAME and GIT_AUTHOR_EMAIL, else the CI bot, else git config; GIT_COMMITTER_* name the committer)"},
 		&cli.StringFlag{Name: "signing-key", Category: catGit, EnvVars: env("SIGNING_KEY"),
 			Usage: "armored OpenPGP private key `FILE` (or the key itself) to sign the commit"},
 		&cli.BoolFlag{Name: "commit-via-api", Category: catGit, EnvVars: env("COMMIT_VIA_API"),

@@ -186,7 +186,7 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 	if opts.PushToBase && mode == bump.OpenPR {
 		opts.Mode = bump.Push
 	}
-	if opts.Author, err = author(c.String("author"), getenv, opts.Dir, opts.RepoURL == ""); err != nil {
+	if opts.Author, opts.CommittedBy, err = identities(c.String("author"), getenv, opts.Dir, opts.RepoURL == ""); err != nil {
 		return opts, err
 	}
 	if key := c.String("signing-key"); key != "" {
@@ -281,29 +281,67 @@ func secretArg(flag, v string) ([]byte, error) {
 	return b, nil
 }
 
-// author picks the commit identity: the flag, then the CI system's bot or
-// user, then git config.
-func author(flag string, getenv func(string) string, dir string, local bool) (gitrepo.Identity, error) {
+// identities picks the commit's author and committer: --author, then
+// git's own GIT_AUTHOR_* and GIT_COMMITTER_* variables (each replacing one
+// field, as in git), then the CI system's bot or user, then git config.
+// The committer is the author unless GIT_COMMITTER_* or, without
+// --author, the fallback identity says otherwise.
+func identities(flag string, getenv func(string) string, dir string, local bool) (author, committer gitrepo.Identity, err error) {
+	fallback := func() gitrepo.Identity {
+		if id, ok := ciIdentity(getenv); ok {
+			return id
+		}
+		if !local {
+			dir = ""
+		}
+		id, _ := gitrepo.ConfiguredIdentity(dir)
+		return id
+	}
+	var base gitrepo.Identity
 	if flag != "" {
 		a, err := mail.ParseAddress(flag)
 		if err != nil || a.Name == "" {
-			return gitrepo.Identity{}, usagef("--author %q: want \"Name <email>\"", flag)
+			return author, committer, usagef("--author %q: want \"Name <email>\"", flag)
 		}
-		return gitrepo.Identity{Name: a.Name, Email: a.Address}, nil
+		author = gitrepo.Identity{Name: a.Name, Email: a.Address}
+		base = author
+	} else {
+		base = fallback()
+		author = fromEnv(base, getenv, "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL")
 	}
+	if author.Name == "" || author.Email == "" {
+		return author, committer, usagef("no commit author: pass --author \"Name <email>\", set GIT_AUTHOR_NAME and GIT_AUTHOR_EMAIL, or set git config user.name and user.email")
+	}
+	if base.Name == "" || base.Email == "" {
+		base = author
+	}
+	committer = fromEnv(base, getenv, "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL")
+	if committer == author {
+		committer = gitrepo.Identity{}
+	}
+	return author, committer, nil
+}
+
+// fromEnv replaces id's name and email with the variables that are set.
+func fromEnv(id gitrepo.Identity, getenv func(string) string, nameVar, emailVar string) gitrepo.Identity {
+	if v := strings.TrimSpace(getenv(nameVar)); v != "" {
+		id.Name = v
+	}
+	if v := strings.TrimSpace(getenv(emailVar)); v != "" {
+		id.Email = v
+	}
+	return id
+}
+
+// ciIdentity is the identity a CI system gives its jobs, when it gives one.
+func ciIdentity(getenv func(string) string) (gitrepo.Identity, bool) {
 	if getenv("GITHUB_ACTIONS") == "true" {
-		return gitrepo.Identity{Name: "github-actions[bot]", Email: "41898282+github-actions[bot]@users.noreply.github.com"}, nil
+		return gitrepo.Identity{Name: "github-actions[bot]", Email: "41898282+github-actions[bot]@users.noreply.github.com"}, true
 	}
 	if getenv("GITLAB_CI") == "true" && getenv("GITLAB_USER_NAME") != "" && getenv("GITLAB_USER_EMAIL") != "" {
-		return gitrepo.Identity{Name: getenv("GITLAB_USER_NAME"), Email: getenv("GITLAB_USER_EMAIL")}, nil
+		return gitrepo.Identity{Name: getenv("GITLAB_USER_NAME"), Email: getenv("GITLAB_USER_EMAIL")}, true
 	}
-	if !local {
-		dir = ""
-	}
-	if id, ok := gitrepo.ConfiguredIdentity(dir); ok {
-		return id, nil
-	}
-	return gitrepo.Identity{}, usagef("no commit author: pass --author \"Name <email>\" or set git config user.name and user.email")
+	return gitrepo.Identity{}, false
 }
 
 // ciLinks finds the source commit and pipeline of the CI job running bump.
