@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/mail"
 	"os"
@@ -16,7 +17,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/bump-gitops/bump/internal/bump"
-	"github.com/bump-gitops/bump/internal/config"
 	"github.com/bump-gitops/bump/internal/forge"
 	"github.com/bump-gitops/bump/internal/gitrepo"
 	"github.com/bump-gitops/bump/internal/imageref"
@@ -145,11 +145,11 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 		return opts, err
 	}
 	fc := forgeChoice{kind: c.String("forge"), apiURL: c.String("forge-url")}
-	var settings *config.Settings
-	if cfg != nil {
-		if settings, err = resolve(c, cfg); err != nil {
-			return opts, err
-		}
+	settings, err := resolvePipeline(c, cfg, opts.RepoURL != "")
+	if err != nil {
+		return opts, err
+	}
+	if settings != nil {
 		opts.RepoURL = cmp.Or(opts.RepoURL, settings.Repo)
 		fc.kind = cmp.Or(fc.kind, settings.Forge)
 		fc.apiURL = cmp.Or(fc.apiURL, settings.ForgeURL)
@@ -164,17 +164,13 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 	default:
 		return opts, usagef("--merge-method %q: want merge, squash or rebase", opts.PR.MergeMethod)
 	}
-	if opts.RepoURL == "" || cfg != nil {
-		if cfg == nil {
-			if _, err := resolve(c, nil); err != nil { // --env without a file
-				return opts, err
-			}
-		}
-		if err := applyConfig(c, settings, &opts); err != nil {
-			return opts, err
-		}
-	} else {
-		opts.Configure = configureFromRepo(c)
+	if err := applyConfig(c, settings, &opts); err != nil {
+		return opts, err
+	}
+	if opts.RepoURL != "" {
+		// The manifests repository's own .bump.yaml is read from the
+		// clone and layered under the pipeline's file.
+		opts.Configure = configureFromRepo(c, cfg, settings)
 	}
 	if opts.DryRun || mode == bump.WriteFiles {
 		// Nothing leaves the machine: no credentials needed.
@@ -198,7 +194,30 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 	if mode == bump.CommitOnly {
 		return opts, nil
 	}
+	if opts.Mode == bump.OpenPR && opts.Configure != nil && !c.Bool("commit-via-api") {
+		// The cloned .bump.yaml may still choose push-to-base, which needs
+		// no forge: a repository no forge hosts is an error only if it
+		// does not.
+		if _, _, ferr := whichForge(fc.kind, getenv, opts.RepoURL, true); ferr != nil {
+			opts.Configure = requireForge(opts.Configure, ferr)
+			return opts, withCredentials(ctx, c, getenv, &opts, fc, false)
+		}
+	}
 	return opts, withCredentials(ctx, c, getenv, &opts, fc, opts.Mode == bump.OpenPR || c.Bool("commit-via-api"))
+}
+
+// requireForge fails a run that, once the cloned config is read, still
+// opens a pull request although no forge could be found.
+func requireForge(configure func(fs.FS, *bump.Options) error, forgeErr error) func(fs.FS, *bump.Options) error {
+	return func(fsys fs.FS, opts *bump.Options) error {
+		if err := configure(fsys, opts); err != nil {
+			return err
+		}
+		if opts.Mode == bump.OpenPR {
+			return forgeErr
+		}
+		return nil
+	}
 }
 
 // parseImages parses the --image arguments. One image named twice with

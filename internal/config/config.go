@@ -162,6 +162,32 @@ func (c *Config) Resolve(env string) (Settings, error) {
 	return s, nil
 }
 
+// Merge lays upper over lower: every setting upper sets wins. bump layers
+// the manifests repository's file under the pipeline's file this way.
+func Merge(lower, upper Settings) Settings {
+	overlay(&lower, upper)
+	return lower
+}
+
+// Name is the file's name as it appears in errors.
+func (c *Config) Name() string { return c.name }
+
+// Has reports whether the file defines the named environment.
+func (c *Config) Has(env string) bool {
+	_, ok := c.Environments[env]
+	return ok
+}
+
+// KeyError is an error about the key that sets a resolved setting: the
+// environment's when it sets it, else the defaults'. It reads "NAME:LINE: …".
+func (c *Config) KeyError(env, key, format string, args ...any) error {
+	line := c.line(key)
+	if env != "" && c.node("environments", env, key) != nil {
+		line = c.line("environments", env, key)
+	}
+	return c.errorf(line, format, args...)
+}
+
 func overlay(s *Settings, e Settings) {
 	str := func(dst *string, v string) {
 		if v != "" {
