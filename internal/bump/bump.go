@@ -80,10 +80,11 @@ type Options struct {
 	PushToBase bool
 	Templates  Templates
 	Author     gitrepo.Identity
+	SigningKey []byte
+
 	// CommittedBy is the committer when it is not the Author (git's
 	// GIT_COMMITTER_* variables); empty means the Author.
 	CommittedBy gitrepo.Identity
-	SigningKey []byte
 	// CI describes the pipeline that runs bump, for links in the commit and PR.
 	CI CI
 

@@ -48,7 +48,7 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: "env", Category: catImages, EnvVars: env("ENV"),
 			Usage: "use the named environment of the config file (its paths, base, labels…)"},
 		&cli.StringFlag{Name: "config", Category: catImages, EnvVars: env("CONFIG"),
-			Usage: "config `FILE` (default: .bump.yaml at the root of the manifests repo, if present)"},
+			Usage: "the pipeline's config `FILE`, layered over the manifests repo's own .bump.yaml (default: .bump.yaml in --dir, if present)"},
 		&cli.BoolFlag{Name: "skip-invalid", Category: catImages, EnvVars: env("SKIP_INVALID"),
 			Usage: "warn about and skip malformed YAML files instead of failing"},
 		&cli.BoolFlag{Name: "allow-downgrade", Category: catImages, EnvVars: env("ALLOW_DOWNGRADE"),
