@@ -41,6 +41,37 @@ func loadConfig(c *cli.Context, local bool) (*config.Config, error) {
 	return cfg, nil
 }
 
+// checkoutConfig reads the .bump.yaml of the local checkout when --config
+// names another file (which is then the pipeline's); nil otherwise.
+func checkoutConfig(c *cli.Context, local bool) (*config.Config, error) {
+	if !local || c.String("config") == "" {
+		return nil, nil
+	}
+	file := filepath.Join(orDefault(c, "dir", "."), config.FileName)
+	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return cfg, nil
+}
+
+// layer resolves the manifests repository's own file for env and lays the
+// pipeline's settings (nil when it has none) over it.
+func layer(env string, own, pipe *config.Config, pipeSettings *config.Settings) (*config.Settings, error) {
+	s, err := resolveLayers(env, own, pipe)
+	if err != nil || s == nil {
+		return pipeSettings, err
+	}
+	if pipeSettings != nil {
+		merged := config.Merge(*s, *pipeSettings)
+		s = &merged
+	}
+	return s, nil
+}
+
 // resolvePipeline picks the pipeline's file's settings for --env: its
 // defaults and that environment; nil when there is no file. When bump
 // clones, an environment the file lacks may be the manifests repository's
@@ -143,12 +174,12 @@ func configureFromRepo(c *cli.Context, pipe *config.Config, pipeSettings *config
 			}
 			return usageError{own.KeyError(env, k.key, "%s %q: the manifests repository's own config file cannot choose repo, base, forge or forge-url (it is read from that clone): set them with flags, BUMP_* variables or the pipeline's config file", k.key, k.val)}
 		}
-		merged := *s
 		if pipeSettings != nil {
-			merged = config.Merge(*s, *pipeSettings)
+			merged := config.Merge(*s, *pipeSettings)
+			s = &merged
 		}
 		base := opts.Base
-		if err := applyConfig(c, &merged, opts); err != nil {
+		if err := applyConfig(c, s, opts); err != nil {
 			return err
 		}
 		opts.Base = base

@@ -144,8 +144,14 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 	if err != nil {
 		return opts, err
 	}
+	// With --config in a checkout, the checkout's own .bump.yaml is the
+	// manifests repository's file: the lower layer, as after a clone.
+	own, err := checkoutConfig(c, opts.RepoURL == "")
+	if err != nil {
+		return opts, err
+	}
 	fc := forgeChoice{kind: c.String("forge"), apiURL: c.String("forge-url")}
-	settings, err := resolvePipeline(c, cfg, opts.RepoURL != "")
+	settings, err := resolvePipeline(c, cfg, opts.RepoURL != "" || own != nil)
 	if err != nil {
 		return opts, err
 	}
@@ -153,6 +159,11 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 		opts.RepoURL = cmp.Or(opts.RepoURL, settings.Repo)
 		fc.kind = cmp.Or(fc.kind, settings.Forge)
 		fc.apiURL = cmp.Or(fc.apiURL, settings.ForgeURL)
+	}
+	if opts.RepoURL == "" && own != nil {
+		if settings, err = layer(c.String("env"), own, cfg, settings); err != nil {
+			return opts, err
+		}
 	}
 	mode, err := chooseMode(c, opts.RepoURL != "")
 	if err != nil {
