@@ -102,6 +102,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	if runErr == nil {
+		err = flagError(err, all) // a variable urfave/cli could not parse
+	}
 	code := exitCode(err, runErr)
 	reportError(stdout, stderr, errorFormats(all, args, os.Getenv), out, err, code)
 	return code
@@ -123,7 +126,21 @@ var (
 	undefinedFlag = regexp.MustCompile(`^flag provided but not defined: -+(\S+)$`)
 	badFlagValue  = regexp.MustCompile(`^invalid value "(.*)" for flag -+(\S+): .*$`)
 	missingValue  = regexp.MustCompile(`^flag needs an argument: -+(\S+)$`)
+	// urfave/cli's words for a variable it could not parse.
+	badEnvValue = regexp.MustCompile(`^could not parse "(.*)" as \w+ value from environment variable "(\w+)" for flag (\S+): .*$`)
 )
+
+// wantValue says what a flag's value should look like.
+func wantValue(flag string) string {
+	want := map[string]string{
+		"timeout":       "a duration such as 10m or 90s",
+		"github-app-id": "the App's numeric ID",
+	}[flag]
+	if want == "" {
+		want = "see bump --help"
+	}
+	return want
+}
 
 // flagError rewords a command-line parse error the way the rest of bump
 // speaks: the flag as typed, what it wants, where to look.
@@ -140,14 +157,10 @@ func flagError(err error, flags []cli.Flag) error {
 		return fmt.Errorf("unknown flag %s%s (see bump --help)", dashes, m[1])
 	}
 	if m := badFlagValue.FindStringSubmatch(msg); m != nil {
-		want := map[string]string{
-			"timeout":       "a duration such as 10m or 90s",
-			"github-app-id": "the App's numeric ID",
-		}[m[2]]
-		if want == "" {
-			want = "see bump --help"
-		}
-		return fmt.Errorf("--%s %q: want %s", m[2], m[1], want)
+		return fmt.Errorf("--%s %q: want %s", m[2], m[1], wantValue(m[2]))
+	}
+	if m := badEnvValue.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("%s=%q: want %s", m[2], m[1], wantValue(m[3]))
 	}
 	if m := missingValue.FindStringSubmatch(msg); m != nil {
 		return fmt.Errorf("--%s needs a value", m[1])
