@@ -20,7 +20,9 @@ const helpFooter = `Exit status: 0 done (changed, or already up to date), 1 the 
 Config file: .bump.yaml at the root of the manifests repository, and the
 pipeline's own file (--config FILE, or .bump.yaml where bump runs), set
 defaults and named environments (--env). Layers, the later winning: the
-manifests repository's file < the pipeline's file < BUMP_* variables < flags.`
+manifests repository's file < the pipeline's file < BUMP_* variables < flags.
+Yes/no values, in the file and the variables, take true/false, yes/no,
+on/off or 1/0.`
 
 // helpTemplate renders the app's help with the flags grouped in the
 // README's order and, within a group, in the order they are declared
