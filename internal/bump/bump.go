@@ -81,6 +81,10 @@ type Options struct {
 	Templates  Templates
 	Author     gitrepo.Identity
 	SigningKey []byte
+
+	// CommittedBy is the committer when it is not the Author (git's
+	// GIT_COMMITTER_* variables); empty means the Author.
+	CommittedBy gitrepo.Identity
 	// CI describes the pipeline that runs bump, for links in the commit and PR.
 	CI CI
 
@@ -367,6 +371,7 @@ func attemptGit(ctx context.Context, repo *gitrepo.Repo, opts Options) (*Outcome
 		Files:      files,
 		Message:    message,
 		Author:     opts.Author,
+		Committer:  opts.CommittedBy,
 		SigningKey: opts.SigningKey,
 	})
 	if err != nil {

@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/bump-gitops/bump/internal/bump"
 	"github.com/bump-gitops/bump/internal/manifest"
 )
 
@@ -54,37 +56,62 @@ Every flag can also be set with its BUMP_* environment variable (shown in bracke
 
 // Run runs bump with args (args[0] is the program name) and returns the exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var runErr error
+	var (
+		runErr error
+		out    *bump.Outcome
+	)
+	all := append(flags(), &cli.BoolFlag{Name: "version", Category: catOutput, Usage: "print the version and exit"})
 	app := &cli.App{
-		Name:            "bump",
-		Usage:           "move container image tags in GitOps manifests, as a pull request",
-		UsageText:       usageText,
-		Flags:           append(flags(), &cli.BoolFlag{Name: "version", Category: catOutput, Usage: "print the version and exit"}),
-		HideHelpCommand: true,
-		Writer:          stdout,
-		ErrWriter:       stderr,
+		Name:                  "bump",
+		Usage:                 "move container image tags in GitOps manifests, as a pull request",
+		UsageText:             usageText,
+		Flags:                 all,
+		CustomAppHelpTemplate: helpTemplate(all),
+		HideHelpCommand:       true,
+		Writer:                stdout,
+		ErrWriter:             stderr,
 		// urfave/cli would call os.Exit itself; errors are ours to map to exit codes.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{flagError(err)}
+			return usageError{flagError(err, all)}
 		},
 		Action: func(c *cli.Context) error {
 			if c.Bool("version") {
 				fmt.Fprintln(stdout, versionString())
 				return nil
 			}
-			if c.NArg() > 0 {
+			switch {
+			case c.NArg() == 1 && c.Args().First() == "help":
+				return cli.ShowAppHelp(c)
+			case c.NArg() == 1 && c.Args().First() == "version":
+				fmt.Fprintln(stdout, versionString())
+				return nil
+			case c.NArg() > 0:
 				return usagef("unexpected argument %q (images go in --image)", c.Args().First())
+			case len(args) <= 1 && len(splitList(c.StringSlice("image"))) == 0:
+				// Plain "bump": show what it takes, as an error (exit 2).
+				cli.HelpPrinter(stderr, c.App.CustomAppHelpTemplate, c.App)
+				fmt.Fprintln(stderr)
 			}
-			runErr = run(c, stdout, stderr)
+			out, runErr = run(c, stdout, stderr)
 			return runErr
 		},
 	}
+	args = canonicalArgs(all, args)
 	err := app.RunContext(ctx, args)
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "bump: %s\n", oneLine(err.Error()))
+	if runErr == nil {
+		err = flagError(err, all) // a variable urfave/cli could not parse
+	}
+	code := exitCode(err, runErr)
+	reportError(stdout, stderr, errorFormats(all, args, os.Getenv), out, err, code)
+	return code
+}
+
+// exitCode maps a failed run to its exit status.
+func exitCode(err, runErr error) int {
 	var ue usageError
 	if errors.As(err, &ue) || errors.Is(err, manifest.ErrNoPath) || (runErr == nil && !errors.Is(err, context.Canceled)) {
 		// A flag urfave/cli could not parse is a usage error too.
@@ -99,28 +126,41 @@ var (
 	undefinedFlag = regexp.MustCompile(`^flag provided but not defined: -+(\S+)$`)
 	badFlagValue  = regexp.MustCompile(`^invalid value "(.*)" for flag -+(\S+): .*$`)
 	missingValue  = regexp.MustCompile(`^flag needs an argument: -+(\S+)$`)
+	// urfave/cli's words for a variable it could not parse.
+	badEnvValue = regexp.MustCompile(`^could not parse "(.*)" as \w+ value from environment variable "(\w+)" for flag (\S+): .*$`)
 )
+
+// wantValue says what a flag's value should look like.
+func wantValue(flag string) string {
+	want := map[string]string{
+		"timeout":       "a duration such as 10m or 90s",
+		"github-app-id": "the App's numeric ID",
+	}[flag]
+	if want == "" {
+		want = "see bump --help"
+	}
+	return want
+}
 
 // flagError rewords a command-line parse error the way the rest of bump
 // speaks: the flag as typed, what it wants, where to look.
-func flagError(err error) error {
+func flagError(err error, flags []cli.Flag) error {
 	msg := err.Error()
 	if m := undefinedFlag.FindStringSubmatch(msg); m != nil {
 		dashes := "--"
 		if len(m[1]) == 1 {
 			dashes = "-"
 		}
+		if near := suggestFlag(flags, m[1]); near != "" {
+			return fmt.Errorf("unknown flag %s%s: did you mean --%s? (see bump --help)", dashes, m[1], near)
+		}
 		return fmt.Errorf("unknown flag %s%s (see bump --help)", dashes, m[1])
 	}
 	if m := badFlagValue.FindStringSubmatch(msg); m != nil {
-		want := map[string]string{
-			"timeout":       "a duration such as 10m or 90s",
-			"github-app-id": "the App's numeric ID",
-		}[m[2]]
-		if want == "" {
-			want = "see bump --help"
-		}
-		return fmt.Errorf("--%s %q: want %s", m[2], m[1], want)
+		return fmt.Errorf("--%s %q: want %s", m[2], m[1], wantValue(m[2]))
+	}
+	if m := badEnvValue.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("%s=%q: want %s", m[2], m[1], wantValue(m[3]))
 	}
 	if m := missingValue.FindStringSubmatch(msg); m != nil {
 		return fmt.Errorf("--%s needs a value", m[1])

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bump-gitops/bump/internal/bump"
 	"github.com/bump-gitops/bump/internal/forge"
+	"github.com/bump-gitops/bump/internal/gitrepo"
 	"github.com/bump-gitops/bump/internal/manifest"
 )
 
@@ -22,6 +23,10 @@ func TestSplitList(t *testing.T) {
 
 func TestAuthor(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	author := func(flag string, getenv func(string) string, dir string, local bool) (gitrepo.Identity, error) {
+		a, _, err := identities(flag, getenv, dir, local)
+		return a, err
+	}
 	id, err := author("Jane Doe <jane@example.com>", env(nil), "", false)
 	if err != nil || id.Name != "Jane Doe" || id.Email != "jane@example.com" {
 		t.Errorf("flag: %+v %v", id, err)
@@ -36,6 +41,11 @@ func TestAuthor(t *testing.T) {
 	id, _ = author("", env(map[string]string{"GITLAB_CI": "true", "GITLAB_USER_NAME": "Ci User", "GITLAB_USER_EMAIL": "ci@example.com"}), "", false)
 	if id.Name != "Ci User" || id.Email != "ci@example.com" {
 		t.Errorf("gitlab: %+v", id)
+	}
+	// Git's variables come before the CI bot; the committer is its own.
+	a, c, err := identities("", env(map[string]string{"GITHUB_ACTIONS": "true", "GIT_AUTHOR_NAME": "Ann", "GIT_AUTHOR_EMAIL": "ann@example.com", "GIT_COMMITTER_EMAIL": "bot@example.com"}), "", false)
+	if err != nil || a != (gitrepo.Identity{Name: "Ann", Email: "ann@example.com"}) || c != (gitrepo.Identity{Name: "github-actions[bot]", Email: "bot@example.com"}) {
+		t.Errorf("git variables: %+v %+v %v", a, c, err)
 	}
 }
 

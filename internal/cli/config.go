@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -38,21 +41,62 @@ func loadConfig(c *cli.Context, local bool) (*config.Config, error) {
 	return cfg, nil
 }
 
-// resolve picks the file's settings for --env: its defaults and that
-// environment. No file and no --env is no settings (nil).
-func resolve(c *cli.Context, cfg *config.Config) (*config.Settings, error) {
+// checkoutConfig reads the .bump.yaml of the local checkout when --config
+// names another file (which is then the pipeline's); nil otherwise.
+func checkoutConfig(c *cli.Context, local bool) (*config.Config, error) {
+	if !local || c.String("config") == "" {
+		return nil, nil
+	}
+	file := filepath.Join(orDefault(c, "dir", "."), config.FileName)
+	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return cfg, nil
+}
+
+// layer resolves the manifests repository's own file for env and lays the
+// pipeline's settings (nil when it has none) over it.
+func layer(env string, own, pipe *config.Config, pipeSettings *config.Settings) (*config.Settings, error) {
+	s, err := resolveLayers(env, own, pipe)
+	if err != nil || s == nil {
+		return pipeSettings, err
+	}
+	if pipeSettings != nil {
+		merged := config.Merge(*s, *pipeSettings)
+		s = &merged
+	}
+	return s, nil
+}
+
+// resolvePipeline picks the pipeline's file's settings for --env: its
+// defaults and that environment; nil when there is no file. When bump
+// clones, an environment the file lacks may be the manifests repository's
+// own, so the file's defaults apply and the check waits for the clone.
+func resolvePipeline(c *cli.Context, cfg *config.Config, cloning bool) (*config.Settings, error) {
 	env := c.String("env")
 	if cfg == nil {
-		if env != "" {
-			return nil, usagef("--env %s: no config file (.bump.yaml in the repository, or --config)", env)
+		if env != "" && !cloning {
+			return nil, errNoConfig(env)
 		}
 		return nil, nil
 	}
 	s, err := cfg.Resolve(env)
 	if err != nil {
-		return nil, usageError{err}
+		defaults, _ := cfg.Resolve("")
+		if !cloning && defaults.Repo == "" {
+			return nil, usageError{err}
+		}
+		s = defaults
 	}
 	return &s, nil
+}
+
+func errNoConfig(env string) error {
+	return usagef("--env %s: no config file (.bump.yaml in the repository, or --config)", env)
 }
 
 // applyConfig overlays the file's resolved settings (nil when there is no
@@ -84,9 +128,9 @@ func overlay(c *cli.Context, s config.Settings, opts *bump.Options) {
 			*dst = v
 		}
 	}
-	flag := func(name string, dst *bool, v *bool) {
+	flag := func(name string, dst *bool, v *config.Bool) {
 		if v != nil && !c.IsSet(name) {
-			*dst = *v
+			*dst = bool(*v)
 		}
 	}
 	list("path", &opts.Paths, s.Paths)
@@ -110,30 +154,29 @@ func overlay(c *cli.Context, s config.Settings, opts *bump.Options) {
 }
 
 // configureFromRepo reads .bump.yaml from the cloned manifests repository
-// when no --config was given. What decides where and how to clone (repo,
-// base, forge) is settled by then, so the file may not change it.
-func configureFromRepo(c *cli.Context) func(fs.FS, *bump.Options) error {
-	if c.String("config") != "" {
-		return nil
-	}
+// and lays the pipeline's file (pipe, resolved as pipeSettings; nil when
+// there is none) over it. What decides where and how to clone (repo, base,
+// forge) is settled by then, so the cloned file may not change it.
+func configureFromRepo(c *cli.Context, pipe *config.Config, pipeSettings *config.Settings) func(fs.FS, *bump.Options) error {
 	return func(fsys fs.FS, opts *bump.Options) error {
-		var cfg *config.Config
-		data, err := fs.ReadFile(fsys, config.FileName)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-		case err != nil:
-			return fmt.Errorf("read %s: %w", config.FileName, err)
-		default:
-			if cfg, err = config.Parse(config.FileName, data); err != nil {
-				return usageError{err}
-			}
+		own, err := readRepoConfig(fsys)
+		if err != nil {
+			return err
 		}
-		s, err := resolve(c, cfg)
+		env := c.String("env")
+		s, err := resolveLayers(env, own, pipe)
 		if err != nil || s == nil {
 			return err
 		}
-		if s.Repo != "" || s.Forge != "" || s.ForgeURL != "" || (s.Base != "" && s.Base != opts.Base && opts.Base != "") {
-			return usagef("%s in the repository cannot choose repo, base, forge or forge-url (it is read from that clone): set them with flags or BUMP_* variables", config.FileName)
+		for _, k := range []struct{ key, val string }{{"repo", s.Repo}, {"forge", s.Forge}, {"forge-url", s.ForgeURL}, {"base", s.Base}} {
+			if k.val == "" || (k.key == "base" && (k.val == opts.Base || opts.Base == "")) {
+				continue
+			}
+			return usageError{own.KeyError(env, k.key, "%s %q: the manifests repository's own config file cannot choose repo, base, forge or forge-url (it is read from that clone): set them with flags, BUMP_* variables or the pipeline's config file", k.key, k.val)}
+		}
+		if pipeSettings != nil {
+			merged := config.Merge(*s, *pipeSettings)
+			s = &merged
 		}
 		base := opts.Base
 		if err := applyConfig(c, s, opts); err != nil {
@@ -142,4 +185,57 @@ func configureFromRepo(c *cli.Context) func(fs.FS, *bump.Options) error {
 		opts.Base = base
 		return nil
 	}
+}
+
+// readRepoConfig parses the cloned repository's .bump.yaml; nil when it
+// has none.
+func readRepoConfig(fsys fs.FS) (*config.Config, error) {
+	data, err := fs.ReadFile(fsys, config.FileName)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read %s: %w", config.FileName, err)
+	}
+	cfg, err := config.Parse(config.FileName, data)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return cfg, nil
+}
+
+// resolveLayers resolves the cloned file's settings for env (nil when it
+// has no file). An environment may live in either file; one that neither
+// defines is a mistake.
+func resolveLayers(env string, own, pipe *config.Config) (*config.Settings, error) {
+	switch {
+	case own == nil && pipe == nil:
+		if env != "" {
+			return nil, errNoConfig(env)
+		}
+		return nil, nil
+	case own == nil:
+		if env != "" && !pipe.Has(env) {
+			_, err := pipe.Resolve(env)
+			return nil, usageError{err}
+		}
+		return nil, nil
+	case pipe == nil || env == "" || own.Has(env):
+		s, err := own.Resolve(env)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		return &s, nil
+	case pipe.Has(env):
+		s, _ := own.Resolve("")
+		return &s, nil
+	}
+	names := map[string]bool{}
+	for _, c := range []*config.Config{own, pipe} {
+		for n := range c.Environments {
+			names[n] = true
+		}
+	}
+	known := slices.Sorted(maps.Keys(names))
+	return nil, usagef("no environment %q in %s or the repository's %s (known: %s)", env, pipe.Name(), own.Name(), strings.Join(known, ", "))
 }

@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"flag"
 	"os"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/bump-gitops/bump/internal/config"
 )
 
 // Flag categories, shown as groups in --help.
@@ -34,7 +37,7 @@ func nonEmpty(vars []string) []string {
 }
 
 func flags() []cli.Flag {
-	return []cli.Flag{
+	list := []cli.Flag{
 		// Images and files.
 		&cli.StringSliceFlag{Name: "image", Aliases: []string{"i"}, Category: catImages, EnvVars: env("IMAGE"),
 			Usage: "image to bump, as `NAME:TAG`, NAME@DIGEST or NAME:TAG@DIGEST (repeatable; comma-separated in the environment)"},
@@ -45,7 +48,7 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: "env", Category: catImages, EnvVars: env("ENV"),
 			Usage: "use the named environment of the config file (its paths, base, labels…)"},
 		&cli.StringFlag{Name: "config", Category: catImages, EnvVars: env("CONFIG"),
-			Usage: "config `FILE` (default: .bump.yaml at the root of the manifests repo, if present)"},
+			Usage: "the pipeline's config `FILE`, layered over the manifests repo's own .bump.yaml (default: .bump.yaml in --dir, if present)"},
 		&cli.BoolFlag{Name: "skip-invalid", Category: catImages, EnvVars: env("SKIP_INVALID"),
 			Usage: "warn about and skip malformed YAML files instead of failing"},
 		&cli.BoolFlag{Name: "allow-downgrade", Category: catImages, EnvVars: env("ALLOW_DOWNGRADE"),
@@ -71,7 +74,7 @@ func flags() []cli.Flag {
 		&cli.BoolFlag{Name: "pr", Category: catGit, EnvVars: env("PR"),
 			Usage: "local checkout: commit, push and open a pull request"},
 		&cli.StringFlag{Name: "author", Category: catGit, EnvVars: env("AUTHOR"),
-			Usage: "commit author as `\"Name <email>\"` (default: CI bot identity, else git config)"},
+			Usage: "commit author as `\"Name <email>\"` (default: GIT_AUTHOR_NAME and GIT_AUTHOR_EMAIL, else the CI bot, else git config; GIT_COMMITTER_* name the committer)"},
 		&cli.StringFlag{Name: "signing-key", Category: catGit, EnvVars: env("SIGNING_KEY"),
 			Usage: "armored OpenPGP private key `FILE` (or the key itself) to sign the commit"},
 		&cli.BoolFlag{Name: "commit-via-api", Category: catGit, EnvVars: env("COMMIT_VIA_API"),
@@ -129,4 +132,34 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: "log-format", Category: catOutput, EnvVars: env("LOG_FORMAT"), Value: "text",
 			Usage: "log format: text or json"},
 	}
+	for i, f := range list {
+		if b, ok := f.(*cli.BoolFlag); ok {
+			list[i] = &boolFlag{b}
+		}
+	}
+	return list
+}
+
+// boolFlag reads its variables with config.ParseBool, as .bump.yaml reads
+// its yes/no keys: urfave/cli's strconv.ParseBool refuses "yes" and
+// words its refusal in Go's terms.
+type boolFlag struct{ *cli.BoolFlag }
+
+func (f *boolFlag) Apply(set *flag.FlagSet) error {
+	for _, name := range f.EnvVars {
+		val, ok := os.LookupEnv(name)
+		if !ok {
+			continue
+		}
+		v, err := config.ParseBool(val)
+		if err != nil {
+			return usagef("%s=%q: %v", name, val, err)
+		}
+		f.Value, f.HasBeenSet = v, true
+		break
+	}
+	vars := f.EnvVars
+	f.EnvVars = nil // read above; the embedded Apply would read them again
+	defer func() { f.EnvVars = vars }()
+	return f.BoolFlag.Apply(set)
 }

@@ -6,30 +6,33 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/mail"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/bump-gitops/bump/internal/bump"
-	"github.com/bump-gitops/bump/internal/config"
 	"github.com/bump-gitops/bump/internal/forge"
 	"github.com/bump-gitops/bump/internal/gitrepo"
 	"github.com/bump-gitops/bump/internal/imageref"
 )
 
 // run turns the flags into bump.Options, runs, and renders the outcome.
-func run(c *cli.Context, stdout, stderr io.Writer) error {
+// A failed run's outcome, if any, is returned for the caller to report
+// with the error (as one JSON object with --output json).
+func run(c *cli.Context, stdout, stderr io.Writer) (*bump.Outcome, error) {
 	log, err := newLogger(stderr, orDefault(c, "log-format", "text"), c.Bool("verbose"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	format := orDefault(c, "output", "text")
 	if format != "text" && format != "json" {
-		return usagef("--output %q: want text or json", format)
+		return nil, usagef("--output %q: want text or json", format)
 	}
 	ctx := c.Context
 	if d := c.Duration("timeout"); d > 0 {
@@ -62,12 +65,12 @@ func run(c *cli.Context, stdout, stderr io.Writer) error {
 			err = dErr
 		}
 	}
-	if out != nil {
+	if out != nil && (err == nil || format == "text") {
 		if rErr := render(stdout, stderr, format, out); rErr != nil && err == nil {
 			err = rErr
 		}
 	}
-	return err
+	return out, err
 }
 
 func newLogger(w io.Writer, format string, verbose bool) (*slog.Logger, error) {
@@ -114,16 +117,13 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 			Squash:             c.Bool("squash"),
 		},
 	}
+	var err error
 	images := splitList(c.StringSlice("image"))
 	if len(images) == 0 {
 		return opts, usagef("no image given: pass --image NAME:TAG (or set BUMP_IMAGE)")
 	}
-	for _, s := range images {
-		ref, err := imageref.Parse(s)
-		if err != nil {
-			return opts, usageError{err}
-		}
-		opts.Images = append(opts.Images, ref)
+	if opts.Images, err = parseImages(images); err != nil {
+		return opts, err
 	}
 	for _, p := range splitList(c.StringSlice("path")) {
 		if filepath.IsAbs(p) || !filepath.IsLocal(p) {
@@ -144,15 +144,26 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 	if err != nil {
 		return opts, err
 	}
+	// With --config in a checkout, the checkout's own .bump.yaml is the
+	// manifests repository's file: the lower layer, as after a clone.
+	own, err := checkoutConfig(c, opts.RepoURL == "")
+	if err != nil {
+		return opts, err
+	}
 	fc := forgeChoice{kind: c.String("forge"), apiURL: c.String("forge-url")}
-	var settings *config.Settings
-	if cfg != nil {
-		if settings, err = resolve(c, cfg); err != nil {
-			return opts, err
-		}
+	settings, err := resolvePipeline(c, cfg, opts.RepoURL != "" || own != nil)
+	if err != nil {
+		return opts, err
+	}
+	if settings != nil {
 		opts.RepoURL = cmp.Or(opts.RepoURL, settings.Repo)
 		fc.kind = cmp.Or(fc.kind, settings.Forge)
 		fc.apiURL = cmp.Or(fc.apiURL, settings.ForgeURL)
+	}
+	if opts.RepoURL == "" && own != nil {
+		if settings, err = layer(c.String("env"), own, cfg, settings); err != nil {
+			return opts, err
+		}
 	}
 	mode, err := chooseMode(c, opts.RepoURL != "")
 	if err != nil {
@@ -164,17 +175,13 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 	default:
 		return opts, usagef("--merge-method %q: want merge, squash or rebase", opts.PR.MergeMethod)
 	}
-	if opts.RepoURL == "" || cfg != nil {
-		if cfg == nil {
-			if _, err := resolve(c, nil); err != nil { // --env without a file
-				return opts, err
-			}
-		}
-		if err := applyConfig(c, settings, &opts); err != nil {
-			return opts, err
-		}
-	} else {
-		opts.Configure = configureFromRepo(c)
+	if err := applyConfig(c, settings, &opts); err != nil {
+		return opts, err
+	}
+	if opts.RepoURL != "" {
+		// The manifests repository's own .bump.yaml is read from the
+		// clone and layered under the pipeline's file.
+		opts.Configure = configureFromRepo(c, cfg, settings)
 	}
 	if opts.DryRun || mode == bump.WriteFiles {
 		// Nothing leaves the machine: no credentials needed.
@@ -186,7 +193,7 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 	if opts.PushToBase && mode == bump.OpenPR {
 		opts.Mode = bump.Push
 	}
-	if opts.Author, err = author(c.String("author"), getenv, opts.Dir, opts.RepoURL == ""); err != nil {
+	if opts.Author, opts.CommittedBy, err = identities(c.String("author"), getenv, opts.Dir, opts.RepoURL == ""); err != nil {
 		return opts, err
 	}
 	if key := c.String("signing-key"); key != "" {
@@ -198,7 +205,54 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 	if mode == bump.CommitOnly {
 		return opts, nil
 	}
+	if opts.Mode == bump.OpenPR && opts.Configure != nil && !c.Bool("commit-via-api") {
+		// The cloned .bump.yaml may still choose push-to-base, which needs
+		// no forge: a repository no forge hosts is an error only if it
+		// does not.
+		if _, _, ferr := whichForge(fc.kind, getenv, opts.RepoURL, true); ferr != nil {
+			opts.Configure = requireForge(opts.Configure, ferr)
+			return opts, withCredentials(ctx, c, getenv, &opts, fc, false)
+		}
+	}
 	return opts, withCredentials(ctx, c, getenv, &opts, fc, opts.Mode == bump.OpenPR || c.Bool("commit-via-api"))
+}
+
+// requireForge fails a run that, once the cloned config is read, still
+// opens a pull request although no forge could be found.
+func requireForge(configure func(fs.FS, *bump.Options) error, forgeErr error) func(fs.FS, *bump.Options) error {
+	return func(fsys fs.FS, opts *bump.Options) error {
+		if err := configure(fsys, opts); err != nil {
+			return err
+		}
+		if opts.Mode == bump.OpenPR {
+			return forgeErr
+		}
+		return nil
+	}
+}
+
+// parseImages parses the --image arguments. One image named twice with
+// the same version is one image (every spelling of it); with two versions
+// it cannot be written both ways, which is the caller's mistake.
+func parseImages(args []string) ([]imageref.Ref, error) {
+	var refs []imageref.Ref
+	given := map[string]string{} // repository → the argument that named it
+	for _, s := range args {
+		ref, err := imageref.Parse(s)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		if first, ok := given[ref.Name]; ok {
+			prev := refs[slices.IndexFunc(refs, func(r imageref.Ref) bool { return r.Name == ref.Name })]
+			if prev != ref {
+				return nil, usagef("--image %s and --image %s name the same image with different versions: pass one", first, s)
+			}
+			continue
+		}
+		given[ref.Name] = s
+		refs = append(refs, ref)
+	}
+	return refs, nil
 }
 
 // forgeChoice is what the flags, else the config file, say of the forge.
@@ -257,29 +311,67 @@ func secretArg(flag, v string) ([]byte, error) {
 	return b, nil
 }
 
-// author picks the commit identity: the flag, then the CI system's bot or
-// user, then git config.
-func author(flag string, getenv func(string) string, dir string, local bool) (gitrepo.Identity, error) {
+// identities picks the commit's author and committer: --author, then
+// git's own GIT_AUTHOR_* and GIT_COMMITTER_* variables (each replacing one
+// field, as in git), then the CI system's bot or user, then git config.
+// The committer is the author unless GIT_COMMITTER_* or, without
+// --author, the fallback identity says otherwise.
+func identities(flag string, getenv func(string) string, dir string, local bool) (author, committer gitrepo.Identity, err error) {
+	fallback := func() gitrepo.Identity {
+		if id, ok := ciIdentity(getenv); ok {
+			return id
+		}
+		if !local {
+			dir = ""
+		}
+		id, _ := gitrepo.ConfiguredIdentity(dir)
+		return id
+	}
+	var base gitrepo.Identity
 	if flag != "" {
 		a, err := mail.ParseAddress(flag)
 		if err != nil || a.Name == "" {
-			return gitrepo.Identity{}, usagef("--author %q: want \"Name <email>\"", flag)
+			return author, committer, usagef("--author %q: want \"Name <email>\"", flag)
 		}
-		return gitrepo.Identity{Name: a.Name, Email: a.Address}, nil
+		author = gitrepo.Identity{Name: a.Name, Email: a.Address}
+		base = author
+	} else {
+		base = fallback()
+		author = fromEnv(base, getenv, "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL")
 	}
+	if author.Name == "" || author.Email == "" {
+		return author, committer, usagef("no commit author: pass --author \"Name <email>\", set GIT_AUTHOR_NAME and GIT_AUTHOR_EMAIL, or set git config user.name and user.email")
+	}
+	if base.Name == "" || base.Email == "" {
+		base = author
+	}
+	committer = fromEnv(base, getenv, "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL")
+	if committer == author {
+		committer = gitrepo.Identity{}
+	}
+	return author, committer, nil
+}
+
+// fromEnv replaces id's name and email with the variables that are set.
+func fromEnv(id gitrepo.Identity, getenv func(string) string, nameVar, emailVar string) gitrepo.Identity {
+	if v := strings.TrimSpace(getenv(nameVar)); v != "" {
+		id.Name = v
+	}
+	if v := strings.TrimSpace(getenv(emailVar)); v != "" {
+		id.Email = v
+	}
+	return id
+}
+
+// ciIdentity is the identity a CI system gives its jobs, when it gives one.
+func ciIdentity(getenv func(string) string) (gitrepo.Identity, bool) {
 	if getenv("GITHUB_ACTIONS") == "true" {
-		return gitrepo.Identity{Name: "github-actions[bot]", Email: "41898282+github-actions[bot]@users.noreply.github.com"}, nil
+		return gitrepo.Identity{Name: "github-actions[bot]", Email: "41898282+github-actions[bot]@users.noreply.github.com"}, true
 	}
 	if getenv("GITLAB_CI") == "true" && getenv("GITLAB_USER_NAME") != "" && getenv("GITLAB_USER_EMAIL") != "" {
-		return gitrepo.Identity{Name: getenv("GITLAB_USER_NAME"), Email: getenv("GITLAB_USER_EMAIL")}, nil
+		return gitrepo.Identity{Name: getenv("GITLAB_USER_NAME"), Email: getenv("GITLAB_USER_EMAIL")}, true
 	}
-	if !local {
-		dir = ""
-	}
-	if id, ok := gitrepo.ConfiguredIdentity(dir); ok {
-		return id, nil
-	}
-	return gitrepo.Identity{}, usagef("no commit author: pass --author \"Name <email>\" or set git config user.name and user.email")
+	return gitrepo.Identity{}, false
 }
 
 // ciLinks finds the source commit and pipeline of the CI job running bump.

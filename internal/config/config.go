@@ -32,11 +32,11 @@ type Settings struct {
 	Message        string   `yaml:"message"`
 	Title          string   `yaml:"title"`
 	Body           string   `yaml:"body"`
-	PushToBase     *bool    `yaml:"push-to-base"`
-	AutoMerge      *bool    `yaml:"auto-merge"`
-	Draft          *bool    `yaml:"draft"`
-	AllowDowngrade *bool    `yaml:"allow-downgrade"`
-	SkipInvalid    *bool    `yaml:"skip-invalid"`
+	PushToBase     *Bool    `yaml:"push-to-base"`
+	AutoMerge      *Bool    `yaml:"auto-merge"`
+	Draft          *Bool    `yaml:"draft"`
+	AllowDowngrade *Bool    `yaml:"allow-downgrade"`
+	SkipInvalid    *Bool    `yaml:"skip-invalid"`
 	Labels         []string `yaml:"labels"`
 	Reviewers      []string `yaml:"reviewers"`
 	Assignees      []string `yaml:"assignees"`
@@ -44,6 +44,48 @@ type Settings struct {
 	Forge          string   `yaml:"forge"`
 	ForgeURL       string   `yaml:"forge-url"`
 	Repo           string   `yaml:"repo"`
+}
+
+// Bool is a yes/no setting, read by ParseBool like the BUMP_* variables.
+type Bool bool
+
+// UnmarshalYAML reads a Bool with ParseBool; yaml's own reading of
+// booleans differs between its versions and from the environment's.
+func (b *Bool) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseBool(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil {
+		got := strconv.Quote(n.Value)
+		if n.Kind != yaml.ScalarNode {
+			got = "a list or mapping"
+		}
+		return &boolError{line: n.Line, got: got}
+	}
+	*b = Bool(v)
+	return nil
+}
+
+// boolError is a value that is not a Bool; Parse names its key.
+type boolError struct {
+	line int
+	got  string
+}
+
+func (e *boolError) Error() string {
+	return fmt.Sprintf("line %d: %s, got %s", e.line, wantBool, e.got)
+}
+
+const wantBool = "want true or false (also yes/no, on/off, 1/0)"
+
+// ParseBool is bump's one reader of yes/no values, in the config file and
+// in the environment: true/false, yes/no, y/n, on/off and 1/0, in any case.
+func ParseBool(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "yes", "y", "on", "1":
+		return true, nil
+	case "false", "no", "n", "off", "0":
+		return false, nil
+	}
+	return false, errors.New(wantBool)
 }
 
 // Config is a parsed file: top-level settings are the defaults.
@@ -120,6 +162,32 @@ func (c *Config) Resolve(env string) (Settings, error) {
 	return s, nil
 }
 
+// Merge lays upper over lower: every setting upper sets wins. bump layers
+// the manifests repository's file under the pipeline's file this way.
+func Merge(lower, upper Settings) Settings {
+	overlay(&lower, upper)
+	return lower
+}
+
+// Name is the file's name as it appears in errors.
+func (c *Config) Name() string { return c.name }
+
+// Has reports whether the file defines the named environment.
+func (c *Config) Has(env string) bool {
+	_, ok := c.Environments[env]
+	return ok
+}
+
+// KeyError is an error about the key that sets a resolved setting: the
+// environment's when it sets it, else the defaults'. It reads "NAME:LINE: …".
+func (c *Config) KeyError(env, key, format string, args ...any) error {
+	line := c.line(key)
+	if env != "" && c.node("environments", env, key) != nil {
+		line = c.line("environments", env, key)
+	}
+	return c.errorf(line, format, args...)
+}
+
 func overlay(s *Settings, e Settings) {
 	str := func(dst *string, v string) {
 		if v != "" {
@@ -131,7 +199,7 @@ func overlay(s *Settings, e Settings) {
 			*dst = v
 		}
 	}
-	flag := func(dst **bool, v *bool) {
+	flag := func(dst **Bool, v *Bool) {
 		if v != nil {
 			*dst = v
 		}
@@ -173,7 +241,7 @@ func (c *Config) validate(s Settings, at []string) error {
 	default:
 		return c.errorf(key("forge"), "forge %q: want github or gitlab", s.Forge)
 	}
-	if s.PushToBase != nil && *s.PushToBase && s.Branch != "" {
+	if s.PushToBase != nil && bool(*s.PushToBase) && s.Branch != "" {
 		return c.errorf(key("branch"), "branch is for pull requests; push-to-base commits onto the base branch")
 	}
 	return nil
@@ -253,6 +321,13 @@ func (c *Config) errorf(line int, format string, args ...any) error {
 // yamlError rewrites yaml.v3's "yaml: line N: msg" and multi-line type
 // errors into "NAME:N: msg", one line.
 func (c *Config) yamlError(err error) error {
+	var be *boolError
+	if errors.As(err, &be) {
+		if key, _ := c.keyOnLine(be.line); key != nil {
+			return c.errorf(be.line, "%s: %s, got %s", key.Value, wantBool, be.got)
+		}
+		return c.errorf(be.line, "%s, got %s", wantBool, be.got)
+	}
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
 		parts := make([]string, len(te.Errors))

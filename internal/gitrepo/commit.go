@@ -21,7 +21,8 @@ type CommitRequest struct {
 	Parent     string            // hex hash
 	Files      map[string][]byte // slash paths → full new content; existing modes are kept
 	Message    string
-	Author     Identity // also the committer
+	Author     Identity
+	Committer  Identity // empty: the author
 	SigningKey []byte   // armored OpenPGP private key, optional
 	When       time.Time
 }
@@ -57,9 +58,13 @@ func (r *Repo) Commit(ctx context.Context, req CommitRequest) (string, error) {
 		when = time.Now()
 	}
 	sig := object.Signature{Name: req.Author.Name, Email: req.Author.Email, When: when}
+	committer := sig
+	if req.Committer.Name != "" && req.Committer.Email != "" {
+		committer.Name, committer.Email = req.Committer.Name, req.Committer.Email
+	}
 	c := &object.Commit{
 		Author:       sig,
-		Committer:    sig,
+		Committer:    committer,
 		Message:      req.Message,
 		TreeHash:     treeHash,
 		ParentHashes: []plumbing.Hash{parent.Hash},
