@@ -1,12 +1,11 @@
 package bump
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
 	"strings"
-	"text/template"
 
 	"github.com/bump-gitops/bump/internal/imageref"
 	"github.com/bump-gitops/bump/internal/manifest"
@@ -55,8 +54,9 @@ Pipeline: {{.CI.PipelineURL}}{{end}}
 
 func newTemplateData(opts Options, res *manifest.Result, base string) *templateData {
 	d := &templateData{Changes: res.Changes, Base: base, CI: opts.CI}
-	shorts := make([]string, 0, len(opts.Images))
-	for _, ref := range opts.Images {
+	images := changedImages(opts.Images, res.Changes)
+	shorts := make([]string, 0, len(images))
+	for _, ref := range images {
 		short := path.Base(ref.Name)
 		d.Images = append(d.Images, imageData{Name: ref.Familiar(), Short: short, Version: ref.Version()})
 		if !slices.Contains(shorts, short) {
@@ -67,6 +67,24 @@ func newTemplateData(opts Options, res *manifest.Result, base string) *templateD
 	slices.Sort(shorts)
 	d.Names = strings.Join(shorts, "+")
 	return d
+}
+
+// changedImages keeps the images a change names, so that an image found
+// nowhere does not name the branch or the title; all of them when none
+// matches (nothing changed, the data only describes the request).
+func changedImages(images []imageref.Ref, changes []manifest.Change) []imageref.Ref {
+	var out []imageref.Ref
+	for _, ref := range images {
+		if slices.ContainsFunc(changes, func(c manifest.Change) bool {
+			return c.Image == ref.Familiar() || ref.Matches(c.Image)
+		}) {
+			out = append(out, ref)
+		}
+	}
+	if len(out) == 0 {
+		return images
+	}
+	return out
 }
 
 func newTemplateDataFromOutcome(opts Options, out *Outcome) *templateData {
@@ -88,19 +106,29 @@ func (d *templateData) Subject() string {
 	return strings.Join(parts, ", ")
 }
 
+// render executes a template (fallback when text is empty) in the
+// sandbox of parseTemplate, stopping at the template's output cap.
 func render(name, text, fallback string, data *templateData) (string, error) {
 	if text == "" {
 		text = fallback
 	}
-	t, err := template.New(name).Funcs(template.FuncMap{"cell": markdownCell}).Option("missingkey=error").Parse(text)
+	b := newBudget()
+	t, err := parseTemplate(name, text, b)
 	if err != nil {
-		return "", fmt.Errorf("parse %s template: %w", name, err)
+		return "", err
 	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, data); err != nil {
+	limit := outputCaps[name]
+	if limit == 0 {
+		limit = defaultOutputCap
+	}
+	w := &cappedBuffer{max: limit}
+	if err := t.Execute(w, data); err != nil {
+		if errors.Is(err, errTooLong) {
+			return "", fmt.Errorf("render %s template: output longer than %d bytes", name, limit)
+		}
 		return "", fmt.Errorf("render %s template: %w", name, err)
 	}
-	return b.String(), nil
+	return w.String(), nil
 }
 
 // commitMessage is the rendered first line, then one line per change and

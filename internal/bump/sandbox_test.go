@@ -1,0 +1,126 @@
+package bump
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// bombTemplate defines n templates, each calling the one before twice:
+// 2^n copies of the innermost text, which ran for minutes and took 12.8
+// GiB with n = 40 before the sandbox.
+func bombTemplate(n int) string {
+	var b strings.Builder
+	b.WriteString(`{{define "t0"}}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{{end}}`)
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, `{{define "t%d"}}{{template "t%d"}}{{template "t%d"}}{{end}}`, i, i-1, i-1)
+	}
+	fmt.Fprintf(&b, `{{template "t%d"}}`, n)
+	return b.String()
+}
+
+// TestTemplateBombChild is the child process of TestTemplateBomb.
+func TestTemplateBombChild(t *testing.T) {
+	if os.Getenv("BUMP_TEMPLATE_BOMB_CHILD") == "" {
+		t.Skip("run by TestTemplateBomb")
+	}
+	_, err := render("body", bombTemplate(40), "", sampleData())
+	fmt.Printf("error: %v\n", err)
+}
+
+// TestTemplateBomb renders the template bomb in a child process limited
+// to 1 GiB of address space and 60 s: it must come back with a clear
+// error, not run out of memory or time.
+func TestTemplateBomb(t *testing.T) {
+	if testing.Short() {
+		t.Skip("child process")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", `ulimit -v 4194304 && exec "$0" -test.run='^TestTemplateBombChild$' -test.v`, os.Args[0])
+	cmd.Env = append(os.Environ(), "BUMP_TEMPLATE_BOMB_CHILD=1", "GOMAXPROCS=2")
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child failed after %s: %v\n%.2000s", time.Since(start), err, out)
+	}
+	if !strings.Contains(string(out), "error: body template: {{define}} and {{block}} are not allowed") {
+		t.Fatalf("child output:\n%.2000s", out)
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		t.Logf("bomb refused in %s, child peak RSS %d KiB", time.Since(start).Round(time.Millisecond), ru.Maxrss)
+	}
+}
+
+func TestRenderSandbox(t *testing.T) {
+	for _, tc := range []struct {
+		name, text, want string
+	}{
+		{"define", `{{define "a"}}x{{end}}{{.Name}}`, "{{define}} and {{block}} are not allowed"},
+		{"block", `{{block "a" .}}x{{end}}`, "{{define}} and {{block}} are not allowed"},
+		{"template", `{{template "body"}}`, `{{template "body"}} is not allowed`},
+		{"range over a huge number", `{{range 100000000000}}{{end}}`, "ranges more than 100000 times"},
+		{"nested ranges", `{{range 100000}}{{range 100000}}{{end}}{{end}}`, "ranges more than 100000 times"},
+		{"printf width", `{{printf "%0999999d" 1}}`, "widths and precisions over 256"},
+		{"printf star", `{{printf "%0*d" 999999 1}}`, "* widths are not allowed"},
+		{"doubling", `{{$x := printf "%0200d" 1}}` + strings.Repeat(`{{$x = print $x $x}}`, 40), "builds more than 1048576 bytes"},
+		{"escaper doubling", `{{$x := "\\\\"}}` + strings.Repeat(`{{$x = js $x}}`, 40), "builds more than 1048576 bytes"},
+		{"output cap", `{{range 1000}}{{printf "%0200d" 1}}{{end}}`, "output longer than 65536 bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := render("body", tc.text, "", sampleData())
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("render = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestRenderCapsPerTemplate(t *testing.T) {
+	long := strings.Repeat("a", 300)
+	if _, err := render("branch", long, "", sampleData()); err == nil || !strings.Contains(err.Error(), "output longer than 255 bytes") {
+		t.Errorf("branch of 300 bytes: %v", err)
+	}
+	if _, err := render("title", strings.Repeat("a", 2000), "", sampleData()); err == nil {
+		t.Errorf("title of 2000 bytes rendered")
+	}
+	if got, err := render("title", long, "", sampleData()); err != nil || got != long {
+		t.Errorf("title of 300 bytes: %v", err)
+	}
+}
+
+func TestCheckTemplate(t *testing.T) {
+	for _, tc := range []struct {
+		name, text, want string
+	}{
+		{"branch", "", ""},
+		{"branch", "deploy/{{.Name}}-{{.Version}}", ""},
+		{"body", "{{range .Changes}}{{.File}}:{{.Line}} {{cell .Image}}{{end}} {{.CI.PipelineURL}} {{.Subject}}", ""},
+		{"title", "{{range $i, $im := .Images}}{{$im.Short}}{{end}} {{with $.CI}}{{.SourceURL}}{{end}}", ""},
+		// A misspelt field fails even on a path the sample does not take,
+		// and the error lists the fields that exist.
+		{"title", "bump {{.Nme}}", "title template: no field .Nme; templates can use .Subject .Name .Names .Image .Version .Images .Changes .Base .Branch .CI; each of .Images: .Name .Short .Version; each of .Changes: .File .Line .Image .From .To; .CI: .SourceURL .PipelineURL"},
+		{"body", `{{if eq .Name "nope"}}{{.Imagez}}{{end}}`, "no field .Imagez"},
+		{"message", `{{range .Changes}}{{.Flie}}{{end}}`, "no field .Flie"},
+		{"message", `{{$.CI.Pipeline}}`, "no field .Pipeline"},
+		{"message", `{{.Name | nosuchfunc}}`, `function "nosuchfunc" not defined`},
+		{"message", `{{.Name`, "parse message template"},
+		// A field of the wrong type fails when the sample is rendered.
+		{"message", `{{.Images.Name}}`, "render message template"},
+		{"body", `{{define "x"}}{{end}}`, "not allowed"},
+		// The branch must render to a name git accepts.
+		{"branch", "refs/tags/v1", `invalid branch name "refs/tags/v1"`},
+		{"branch", "bump/{{.Image}}:{{.Version}}", `branch template renders "bump/ghcr.io/acme/api:v1.2.3" for a sample image: invalid branch name`},
+		{"branch", "-x", "invalid branch name"},
+	} {
+		err := CheckTemplate(tc.name, tc.text)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("CheckTemplate(%s, %q) = %v, want %q", tc.name, tc.text, err, tc.want)
+		}
+	}
+}
