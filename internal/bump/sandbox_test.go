@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bump-gitops/bump/internal/manifest"
 )
 
 // bombTemplate defines n templates, each calling the one before twice:
@@ -81,6 +83,23 @@ func TestRenderSandbox(t *testing.T) {
 	}
 }
 
+// TestDefaultBodyFitsItsCap: a bump of many references still renders the
+// default body, within its cap, listing the first rows.
+func TestDefaultBodyFitsItsCap(t *testing.T) {
+	d := sampleData()
+	d.Changes = nil
+	for i := range 5000 {
+		d.Changes = append(d.Changes, manifest.Change{File: fmt.Sprintf("apps/some/rather/long/path/to/a/deployment-%04d.yaml", i), Line: i + 1, Image: "ghcr.io/acme/api", From: "v1.2.2", To: "v1.2.3"})
+	}
+	body, err := render("body", "", defaultBody, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(body, "deployment-0099.yaml") || strings.Contains(body, "deployment-0100.yaml") || !strings.Contains(body, "…and 4900 more") {
+		t.Errorf("body:\n%.3000s", body)
+	}
+}
+
 func TestRenderCapsPerTemplate(t *testing.T) {
 	long := strings.Repeat("a", 300)
 	if _, err := render("branch", long, "", sampleData()); err == nil || !strings.Contains(err.Error(), "output longer than 255 bytes") {
@@ -104,7 +123,7 @@ func TestCheckTemplate(t *testing.T) {
 		{"title", "{{range $i, $im := .Images}}{{$im.Short}}{{end}} {{with $.CI}}{{.SourceURL}}{{end}}", ""},
 		// A misspelt field fails even on a path the sample does not take,
 		// and the error lists the fields that exist.
-		{"title", "bump {{.Nme}}", "title template: no field .Nme; templates can use .Subject .Name .Names .Image .Version .Images .Changes .Base .Branch .CI; each of .Images: .Name .Short .Version; each of .Changes: .File .Line .Image .From .To; .CI: .SourceURL .PipelineURL"},
+		{"title", "bump {{.Nme}}", "title template: no field .Nme; templates can use .Omitted .Subject .Table .Name .Names .Image .Version .Images .Changes .Base .Branch .CI; each of .Images: .Name .Short .Version; each of .Changes: .File .Line .Image .From .To; .CI: .SourceURL .PipelineURL"},
 		{"body", `{{if eq .Name "nope"}}{{.Imagez}}{{end}}`, "no field .Imagez"},
 		{"message", `{{range .Changes}}{{.Flie}}{{end}}`, "no field .Flie"},
 		{"message", `{{$.CI.Pipeline}}`, "no field .Pipeline"},

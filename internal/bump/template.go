@@ -46,7 +46,9 @@ const defaultBody = `This pull request was opened by **bump** and updates {{len 
 
 | File | Image | From | To |
 | --- | --- | --- | --- |
-{{range .Changes}}| {{cell .File}}:{{.Line}} | {{cell .Image}} | {{cell .From}} | {{cell .To}} |
+{{range .Table}}| {{cell .File}}:{{.Line}} | {{cell .Image}} | {{cell .From}} | {{cell .To}} |
+{{end}}{{with .Omitted}}
+…and {{.}} more (see the commit).
 {{end}}{{if .CI.SourceURL}}
 Source commit: {{.CI.SourceURL}}{{end}}{{if .CI.PipelineURL}}
 Pipeline: {{.CI.PipelineURL}}{{end}}
@@ -91,6 +93,20 @@ func newTemplateDataFromOutcome(opts Options, out *Outcome) *templateData {
 	d := newTemplateData(opts, &manifest.Result{Changes: out.Changes}, out.Base)
 	d.Branch = out.Branch
 	return d
+}
+
+// tableRows bounds the default body's table, so a bump of hundreds of
+// references still fits the body's cap (and a forge's description).
+const tableRows = 100
+
+// Table is the changes the default body lists: the first tableRows.
+func (d *templateData) Table() []manifest.Change {
+	return d.Changes[:min(len(d.Changes), tableRows)]
+}
+
+// Omitted is how many changes Table leaves out.
+func (d *templateData) Omitted() int {
+	return len(d.Changes) - len(d.Table())
 }
 
 // Subject names what moved: "ghcr.io/acme/api to v1.2.3", or a list when
