@@ -16,16 +16,17 @@ import (
 // Templates may come from a cloned repository's .bump.yaml, so they are
 // hostile input. A template runs in a small sandbox: it may not define or
 // call named templates (the only way to recurse), every range iteration
-// draws from one step budget, every string a function builds draws from
-// one byte budget, and the output stops at a per-template cap. Work and
+// draws the size of its body from one step budget, every string a
+// function builds draws from one byte budget, and the output stops at a per-template cap. Work and
 // memory are then bounded by these numbers, not by the template.
 const (
 	maxTemplateSource = 64 << 10   // bytes of template text
-	maxRangeSteps     = 100_000    // range iterations per rendering
+	maxRangeSteps     = 1_000_000  // nodes evaluated in range bodies per rendering
 	maxFuncBytes      = 1 << 20    // bytes built by functions per rendering
 	maxFormatWidth    = 256        // largest printf width or precision
 	defaultOutputCap  = 64 << 10   // bytes of output when a template has no cap of its own
 	stepFunc          = "bumpStep" // the function called at the top of each range iteration
+	rangeStepCost     = 10         // what an iteration costs besides its body (the step call itself)
 )
 
 // outputCaps bound what each template may render: a branch name must fit a
@@ -122,19 +123,23 @@ func parseTemplate(name, text string, b *budget) (*template.Template, error) {
 	if t.Tree == nil || t.Tree.Root == nil {
 		return t, nil
 	}
-	step, err := template.New("step").Funcs(b.funcs()).Parse("{{" + stepFunc + "}}")
-	if err != nil {
-		return nil, err
+	step := func(cost int) (parse.Node, error) {
+		st, err := template.New("step").Funcs(b.funcs()).Parse(fmt.Sprintf("{{%s %d}}", stepFunc, cost))
+		if err != nil {
+			return nil, err
+		}
+		return st.Tree.Root.Nodes[0], nil
 	}
-	if err := instrument(name, t.Tree.Root, step.Tree.Root.Nodes[0]); err != nil {
+	if err := instrument(name, t.Tree.Root, step); err != nil {
 		return nil, err
 	}
 	return t, nil
 }
 
 // instrument refuses {{template}} and puts a step at the top of every range
-// body, so each iteration costs one step whatever it ranges over.
-func instrument(name string, n parse.Node, step parse.Node) error {
+// body that charges the body's size, so each iteration costs what it may
+// evaluate, whatever it ranges over.
+func instrument(name string, n parse.Node, step func(cost int) (parse.Node, error)) error {
 	switch n := n.(type) {
 	case *parse.ListNode:
 		if n == nil {
@@ -155,12 +160,60 @@ func instrument(name string, n parse.Node, step parse.Node) error {
 		if err := instrumentBranch(name, &n.BranchNode, step); err != nil {
 			return err
 		}
-		n.List.Nodes = slices.Insert(n.List.Nodes, 0, step.Copy())
+		st, err := step(rangeStepCost + countNodes(n.List))
+		if err != nil {
+			return err
+		}
+		n.List.Nodes = slices.Insert(n.List.Nodes, 0, st)
 	}
 	return nil
 }
 
-func instrumentBranch(name string, b *parse.BranchNode, step parse.Node) error {
+// countNodes is the size of a parse tree: a bound on what one pass over it
+// evaluates, nested ranges aside (they charge their own iterations).
+func countNodes(n parse.Node) int {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return 0
+		}
+		c := 0
+		for _, x := range n.Nodes {
+			c += countNodes(x)
+		}
+		return c
+	case *parse.ActionNode:
+		return 1 + countNodes(n.Pipe)
+	case *parse.PipeNode:
+		if n == nil {
+			return 0
+		}
+		c := len(n.Decl)
+		for _, cmd := range n.Cmds {
+			c += countNodes(cmd)
+		}
+		return c
+	case *parse.CommandNode:
+		c := 1
+		for _, a := range n.Args {
+			c += countNodes(a)
+		}
+		return c
+	case *parse.IfNode:
+		return 1 + countBranch(&n.BranchNode)
+	case *parse.WithNode:
+		return 1 + countBranch(&n.BranchNode)
+	case *parse.RangeNode:
+		return 1 + countBranch(&n.BranchNode)
+	}
+	return 1
+}
+
+func countBranch(b *parse.BranchNode) int {
+	return countNodes(b.Pipe) + countNodes(b.List) + countNodes(b.ElseList)
+}
+
+func instrumentBranch(name string, b *parse.BranchNode, step func(cost int) (parse.Node, error)) error {
 	if err := instrument(name, b.List, step); err != nil {
 		return err
 	}
@@ -201,9 +254,9 @@ func (b *budget) funcs() template.FuncMap {
 	}
 }
 
-func (b *budget) step() (string, error) {
-	if b.steps--; b.steps < 0 {
-		return "", fmt.Errorf("ranges more than %d times", maxRangeSteps)
+func (b *budget) step(cost int) (string, error) {
+	if b.steps -= cost; b.steps < 0 {
+		return "", fmt.Errorf("does more than %d steps in range loops", maxRangeSteps)
 	}
 	return "", nil
 }
