@@ -144,3 +144,18 @@ func TestCheckTemplate(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRender: any template text renders or fails, within the body's cap,
+// without a panic (the fuzzer's own timeout catches a runaway).
+func FuzzRender(f *testing.F) {
+	f.Add(defaultBody)
+	f.Add(`{{range $i, $c := .Changes}}{{printf "%-20s" $c.File}}{{range $.Images}}{{js .Name}}{{end}}{{end}}`)
+	f.Add(`{{with .CI}}{{.SourceURL | urlquery}}{{else}}{{html $.Subject}}{{end}}`)
+	f.Add(`{{$x := 1}}{{range 3}}{{$x = print $x $x}}{{end}}{{$x}}`)
+	f.Fuzz(func(t *testing.T, text string) {
+		out, err := render("body", text, "x", sampleData())
+		if err == nil && len(out) > outputCaps["body"] {
+			t.Fatalf("rendered %d bytes, over the cap", len(out))
+		}
+	})
+}

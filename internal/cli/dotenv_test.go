@@ -119,3 +119,36 @@ func TestDotenvRefusesSymlink(t *testing.T) {
 		t.Errorf("old content left: %q", b)
 	}
 }
+
+// FuzzDotenvChanges: whatever the file names, the report is written, GitLab
+// reads back the same changes, and no line holds a character a shell acts on.
+func FuzzDotenvChanges(f *testing.F) {
+	f.Add(hostileFile)
+	f.Add("a\"b\\\"c\\u0024")
+	f.Add("\x00\x7f\u2028\U0001F600")
+	f.Fuzz(func(t *testing.T, name string) {
+		path := filepath.Join(t.TempDir(), "bump.env")
+		o := sampleOutcome()
+		o.Changes[0].File = name
+		if err := writeDotenv(path, o); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i := strings.IndexAny(string(data), "$`' ;&|<>()!*?~#\t\r"); i >= 0 {
+			t.Fatalf("shell-active character %q in the report:\n%s", data[i], data)
+		}
+		var changes []manifest.Change
+		if err := json.Unmarshal([]byte(parseDotenv(t, data)["BUMP_CHANGES"]), &changes); err != nil {
+			t.Fatal(err)
+		}
+		var want []manifest.Change
+		js, _ := json.Marshal(o.Changes) // what any JSON reader gets: invalid UTF-8 becomes U+FFFD
+		_ = json.Unmarshal(js, &want)
+		if !reflect.DeepEqual(changes, want) {
+			t.Fatalf("changes = %+v, want %+v", changes, want)
+		}
+	})
+}
