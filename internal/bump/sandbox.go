@@ -74,6 +74,9 @@ func CheckTemplate(name, text string) error {
 	if err != nil {
 		return err
 	}
+	if (name == "message" || name == "title") && strings.TrimSpace(out) == "" {
+		return fmt.Errorf("%s template renders empty for a sample image", name)
+	}
 	if name != "branch" {
 		return nil
 	}

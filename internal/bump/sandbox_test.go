@@ -137,6 +137,9 @@ func TestCheckTemplate(t *testing.T) {
 		{"branch", "refs/tags/v1", `invalid branch name "refs/tags/v1"`},
 		{"branch", "bump/{{.Image}}:{{.Version}}", `branch template renders "bump/ghcr.io/acme/api:v1.2.3" for a sample image: invalid branch name`},
 		{"branch", "-x", "invalid branch name"},
+		{"message", "{{if false}}x{{end}}  ", "message template renders empty"},
+		{"title", " ", "title template renders empty"},
+		{"body", " ", ""},
 	} {
 		err := CheckTemplate(tc.name, tc.text)
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
