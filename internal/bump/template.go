@@ -1,12 +1,11 @@
 package bump
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
 	"strings"
-	"text/template"
 
 	"github.com/bump-gitops/bump/internal/imageref"
 	"github.com/bump-gitops/bump/internal/manifest"
@@ -52,13 +51,17 @@ const defaultBody = `This pull request was opened by **bump** and updates {{len 
 
 | File | Image | From | To |
 | --- | --- | --- | --- |
-{{range .Changes}}| {{cell .File}}:{{.Line}} | {{cell .Image}} | {{cell .From}} | {{cell .To}} |
+{{range .Table}}| {{cell .File}}:{{.Line}} | {{cell .Image}} | {{cell .From}} | {{cell .To}} |
+{{end}}{{with .Omitted}}
+…and {{.}} more (see the commit).
 {{end}}{{if .Skipped}}
 Left alone (check by hand):
-{{range .Skipped}}- {{cell .File}}{{if .Line}}:{{.Line}}{{end}} {{cell .Image}}: {{cell .Reason}}
+{{range .SkippedList}}- {{cell .File}}{{if .Line}}:{{.Line}}{{end}} {{cell .Image}}: {{cell .Reason}}
+{{end}}{{with .SkippedOmitted}}- …and {{.}} more (see the run's output)
 {{end}}{{end}}{{if .Warnings}}
 Warnings:
-{{range .Warnings}}- {{cell .File}}{{if .Line}}:{{.Line}}{{end}}: {{cell .Reason}}
+{{range .WarningList}}- {{cell .File}}{{if .Line}}:{{.Line}}{{end}}: {{cell .Reason}}
+{{end}}{{with .WarningsOmitted}}- …and {{.}} more (see the run's output)
 {{end}}{{end}}{{if .CI.SourceURL}}
 Source commit: {{.CI.SourceURL}}{{end}}{{if .CI.PipelineURL}}
 Pipeline: {{.CI.PipelineURL}}{{end}}
@@ -71,8 +74,9 @@ func newTemplateData(opts Options, res *manifest.Result, base string) *templateD
 			d.Skipped = append(d.Skipped, sk)
 		}
 	}
-	shorts := make([]string, 0, len(opts.Images))
-	for _, ref := range opts.Images {
+	images := changedImages(opts.Images, res.Changes)
+	shorts := make([]string, 0, len(images))
+	for _, ref := range images {
 		short := path.Base(ref.Name)
 		d.Images = append(d.Images, imageData{Name: ref.Familiar(), Short: short, Version: ref.Version()})
 		if !slices.Contains(shorts, short) {
@@ -85,10 +89,62 @@ func newTemplateData(opts Options, res *manifest.Result, base string) *templateD
 	return d
 }
 
+// changedImages keeps the images a change names, so that an image found
+// nowhere does not name the branch or the title; all of them when none
+// matches (nothing changed, the data only describes the request).
+func changedImages(images []imageref.Ref, changes []manifest.Change) []imageref.Ref {
+	var out []imageref.Ref
+	for _, ref := range images {
+		if slices.ContainsFunc(changes, func(c manifest.Change) bool {
+			return c.Image == ref.Familiar() || ref.Matches(c.Image)
+		}) {
+			out = append(out, ref)
+		}
+	}
+	if len(out) == 0 {
+		return images
+	}
+	return out
+}
+
 func newTemplateDataFromOutcome(opts Options, out *Outcome) *templateData {
 	d := newTemplateData(opts, &manifest.Result{Changes: out.Changes, Skipped: out.Skipped, Warnings: out.Warnings}, out.Base)
 	d.Branch = out.Branch
 	return d
+}
+
+// tableRows bounds the default body's table, so a bump of hundreds of
+// references still fits the body's cap (and a forge's description).
+const tableRows = 100
+
+// Table is the changes the default body lists: the first tableRows.
+func (d *templateData) Table() []manifest.Change {
+	return d.Changes[:min(len(d.Changes), tableRows)]
+}
+
+// Omitted is how many changes Table leaves out.
+func (d *templateData) Omitted() int {
+	return len(d.Changes) - len(d.Table())
+}
+
+// SkippedList is the skipped references the default body lists.
+func (d *templateData) SkippedList() []manifest.Skip {
+	return d.Skipped[:min(len(d.Skipped), tableRows)]
+}
+
+// SkippedOmitted is how many skipped references SkippedList leaves out.
+func (d *templateData) SkippedOmitted() int {
+	return len(d.Skipped) - len(d.SkippedList())
+}
+
+// WarningList is the warnings the default body lists.
+func (d *templateData) WarningList() []manifest.Skip {
+	return d.Warnings[:min(len(d.Warnings), tableRows)]
+}
+
+// WarningsOmitted is how many warnings WarningList leaves out.
+func (d *templateData) WarningsOmitted() int {
+	return len(d.Warnings) - len(d.WarningList())
 }
 
 // Subject names what moved: "ghcr.io/acme/api to v1.2.3", or a list when
@@ -104,19 +160,29 @@ func (d *templateData) Subject() string {
 	return strings.Join(parts, ", ")
 }
 
+// render executes a template (fallback when text is empty) in the
+// sandbox of parseTemplate, stopping at the template's output cap.
 func render(name, text, fallback string, data *templateData) (string, error) {
 	if text == "" {
 		text = fallback
 	}
-	t, err := template.New(name).Funcs(template.FuncMap{"cell": markdownCell}).Option("missingkey=error").Parse(text)
+	b := newBudget()
+	t, err := parseTemplate(name, text, b)
 	if err != nil {
-		return "", fmt.Errorf("parse %s template: %w", name, err)
+		return "", err
 	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, data); err != nil {
+	limit := outputCaps[name]
+	if limit == 0 {
+		limit = defaultOutputCap
+	}
+	w := &cappedBuffer{max: limit}
+	if err := t.Execute(w, data); err != nil {
+		if errors.Is(err, errTooLong) {
+			return "", fmt.Errorf("render %s template: output longer than %d bytes", name, limit)
+		}
 		return "", fmt.Errorf("render %s template: %w", name, err)
 	}
-	return b.String(), nil
+	return w.String(), nil
 }
 
 // commitMessage is the rendered first line, then one line per change and

@@ -28,6 +28,7 @@ func TestTemplatesDefaults(t *testing.T) {
 	}
 	res := &manifest.Result{Changes: []manifest.Change{
 		{File: "apps/a|b.yaml", Line: 3, Image: "ghcr.io/acme/api", From: "v1.2.2", To: "v1.2.3"},
+		{File: "apps/w.yaml", Line: 5, Image: "ghcr.io/acme/worker", From: "v1.2.2", To: "v1.2.3"},
 	}}
 	d := newTemplateData(opts, res, "main")
 
@@ -40,7 +41,7 @@ func TestTemplatesDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantMsg := "chore(deploy): bump ghcr.io/acme/worker to v1.2.3, ghcr.io/acme/api to v1.2.3\n\n" +
-		"- apps/a|b.yaml:3 ghcr.io/acme/api v1.2.2 -> v1.2.3\n\n" +
+		"- apps/a|b.yaml:3 ghcr.io/acme/api v1.2.2 -> v1.2.3\n- apps/w.yaml:5 ghcr.io/acme/worker v1.2.2 -> v1.2.3\n\n" +
 		"Source: https://github.com/acme/api/commit/abc\nPipeline: https://github.com/acme/api/actions/runs/1\n"
 	if msg != wantMsg {
 		t.Errorf("message:\n%s\nwant:\n%s", msg, wantMsg)
@@ -109,5 +110,25 @@ func TestMarker(t *testing.T) {
 	}
 	if c := marker(mustRefs(t, "ghcr.io/acme/api:v1")); c == a {
 		t.Error("different image sets share a marker")
+	}
+}
+
+// TestTemplatesNameWhatChanged: an image found nowhere does not name the
+// branch, the title or the commit.
+func TestTemplatesNameWhatChanged(t *testing.T) {
+	opts := Options{Images: mustRefs(t, "ghcr.io/acme/api:v1.2.3", "ghcr.io/acme/ghost:v9")}
+	res := &manifest.Result{Changes: []manifest.Change{
+		{File: "a.yaml", Line: 1, Image: "ghcr.io/acme/api", From: "v1.2.2", To: "v1.2.3"},
+	}}
+	d := newTemplateData(opts, res, "main")
+	branch, err := render("branch", "", defaultBranch, d)
+	if err != nil || branch != "bump/api" {
+		t.Errorf("branch = %q, %v; want bump/api", branch, err)
+	}
+	if got := d.Subject(); got != "ghcr.io/acme/api to v1.2.3" {
+		t.Errorf("subject = %q", got)
+	}
+	if len(d.Images) != 1 {
+		t.Errorf("images = %v", d.Images)
 	}
 }

@@ -4,11 +4,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/bump-gitops/bump/internal/bump"
 	"github.com/bump-gitops/bump/internal/manifest"
@@ -138,17 +141,115 @@ var dotenvKeys = map[string]string{
 	"changes":   "BUMP_CHANGES",
 }
 
-// writeDotenv writes the outcome for a GitLab CI dotenv report. Values are
-// single-line by construction (JSON is compact, names never hold newlines).
+// writeDotenv writes the outcome for a GitLab CI dotenv report, which is
+// also commonly sourced by a shell. GitLab's parser keeps everything after
+// the first = (trimmed) and strips no quotes, so a quoted value would reach
+// later jobs with its quotes; values are therefore written bare, and only
+// values that GitLab and a POSIX shell read alike are written: letters,
+// digits and _-./:@%+,= (the names, URLs and hashes bump produces). The
+// changes, JSON, escape every other character inside their strings as
+// \uXXXX, so no $, backquote, quote or space reaches either reader; a shell
+// only drops JSON's own double quotes. Anything else is refused, not
+// written.
 func writeDotenv(path string, o *bump.Outcome) error {
 	var b strings.Builder
 	for _, kv := range outputs(o) {
-		fmt.Fprintf(&b, "%s=%s\n", dotenvKeys[kv[0]], strings.NewReplacer("\n", " ", "\r", " ").Replace(kv[1]))
+		key, v := dotenvKeys[kv[0]], kv[1]
+		extra := ""
+		if kv[0] == "changes" {
+			v, extra = inertJSON(v), `"[]{}\`
+		}
+		for _, r := range v {
+			if !plainRune(r) && !strings.ContainsRune(extra, r) {
+				return fmt.Errorf("write dotenv %s: %s is %q, which a shell would not read as GitLab does; not written", path, key, v)
+			}
+		}
+		fmt.Fprintf(&b, "%s=%s\n", key, v)
 	}
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+	if err := replaceFile(path, []byte(b.String())); err != nil {
 		return fmt.Errorf("write dotenv %s: %w", path, err)
 	}
 	return nil
+}
+
+// plainRune reports whether r reads the same to GitLab's dotenv parser and
+// to a POSIX shell, unquoted in an assignment.
+func plainRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-./:@%+,=", r)
+}
+
+// inertJSON rewrites compact JSON so that inside its strings every rune
+// that is not plain is a \uXXXX escape (the same JSON value): what is left
+// is plain runes, the structural "[]{}:, and backslashes of escapes.
+func inertJSON(js string) string {
+	var b strings.Builder
+	inString, escaped := false, false
+	for _, r := range js {
+		switch {
+		case !inString:
+			if r == '"' {
+				inString = true
+			}
+			b.WriteRune(r)
+		case escaped:
+			escaped = false
+			if r == 'u' { // an escape already: keep it
+				b.WriteString(`\u`)
+				continue
+			}
+			b.WriteString(jsonEscape(jsonShortEscapes[r]))
+		case r == '\\':
+			escaped = true
+		case r == '"':
+			inString = false
+			b.WriteRune(r)
+		case plainRune(r):
+			b.WriteRune(r)
+		default:
+			b.WriteString(jsonEscape(r))
+		}
+	}
+	return b.String()
+}
+
+// jsonShortEscapes maps the letter of JSON's two-character escapes to the rune.
+var jsonShortEscapes = map[rune]rune{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
+// jsonEscape spells r as JSON \uXXXX escapes (a surrogate pair above U+FFFF).
+func jsonEscape(r rune) string {
+	if r > 0xffff {
+		r1, r2 := utf16.EncodeRune(r)
+		return fmt.Sprintf(`\u%04x\u%04x`, r1, r2)
+	}
+	return fmt.Sprintf(`\u%04x`, r)
+}
+
+// replaceFile writes a new file beside path and renames it over path, so a
+// symbolic link planted at path is never written through; one found there
+// is refused outright.
+func replaceFile(path string, data []byte) error {
+	if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSymlink != 0 {
+		return errors.New("it is a symbolic link: not followed")
+	} else if err == nil && !st.Mode().IsRegular() {
+		return errors.New("not a regular file")
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".bump-dotenv-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 func appendFile(path, s string) error {

@@ -21,11 +21,7 @@ import (
 // bump clones it, is read later by configureFromRepo.
 func loadConfig(c *cli.Context, local bool) (*config.Config, error) {
 	if file := c.String("config"); file != "" {
-		cfg, err := config.Load(file)
-		if err != nil {
-			return nil, usageError{err}
-		}
-		return cfg, nil
+		return loadChecked(file)
 	}
 	if !local {
 		return nil, nil
@@ -34,11 +30,41 @@ func loadConfig(c *cli.Context, local bool) (*config.Config, error) {
 	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
+	return loadChecked(file)
+}
+
+func loadChecked(file string) (*config.Config, error) {
 	cfg, err := config.Load(file)
 	if err != nil {
 		return nil, usageError{err}
 	}
+	if err := checkFileTemplates(cfg); err != nil {
+		return nil, err
+	}
 	return cfg, nil
+}
+
+// checkTemplateFlags parses and trial-renders the templates given as flags
+// (or their BUMP_* variables) before anything is cloned, so a misspelt
+// field or a hostile template is a usage error up front.
+func checkTemplateFlags(t bump.Templates) error {
+	for _, name := range bump.TemplateNames {
+		if err := bump.CheckTemplate(name, t.Get(name)); err != nil {
+			return usagef("--%s: %v", name, err)
+		}
+	}
+	return nil
+}
+
+// checkFileTemplates does the same for every template in a config file,
+// defaults and environments alike, naming the file and line.
+func checkFileTemplates(cfg *config.Config) error {
+	for _, name := range bump.TemplateNames {
+		if err := cfg.CheckString(name, func(text string) error { return bump.CheckTemplate(name, text) }); err != nil {
+			return usageError{err}
+		}
+	}
+	return nil
 }
 
 // checkoutConfig reads the .bump.yaml of the local checkout when --config
@@ -51,11 +77,7 @@ func checkoutConfig(c *cli.Context, local bool) (*config.Config, error) {
 	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	cfg, err := config.Load(file)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	return cfg, nil
+	return loadChecked(file)
 }
 
 // layer resolves the manifests repository's own file for env and lays the
@@ -200,6 +222,9 @@ func readRepoConfig(fsys fs.FS) (*config.Config, error) {
 	cfg, err := config.Parse(config.FileName, data)
 	if err != nil {
 		return nil, usageError{err}
+	}
+	if err := checkFileTemplates(cfg); err != nil {
+		return nil, err
 	}
 	return cfg, nil
 }

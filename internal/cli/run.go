@@ -125,6 +125,9 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 	if opts.Images, err = parseImages(images); err != nil {
 		return opts, err
 	}
+	if err := checkTemplateFlags(opts.Templates); err != nil {
+		return opts, err
+	}
 	for _, p := range splitList(c.StringSlice("path")) {
 		if filepath.IsAbs(p) || !filepath.IsLocal(p) {
 			return opts, usagef("--path %q must be relative and stay inside the repository", p)

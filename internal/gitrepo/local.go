@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -49,15 +50,23 @@ func ConfiguredIdentity(dir string) (Identity, bool) {
 	return id, id.Name != "" && id.Email != ""
 }
 
-// ValidBranchName checks a branch name against git's ref-name rules, so a
-// template cannot produce a ref that git would refuse or misread.
+// ValidBranchName checks a branch name as `git check-ref-format --branch`
+// does, so neither a flag nor a template can produce a ref that git would
+// refuse or misread. It is stricter than git in three ways: a name that
+// starts with refs/ (refs/tags/v1 would become refs/heads/refs/tags/v1, a
+// branch that reads as a tag), the name @ (HEAD to git) and bytes that are
+// not UTF-8.
 func ValidBranchName(name string) error {
 	bad := func(why string) error { return fmt.Errorf("invalid branch name %q: %s", name, why) }
 	switch {
 	case name == "":
 		return bad("empty")
+	case !utf8.ValidString(name):
+		return bad("not UTF-8")
 	case strings.HasPrefix(name, "-"):
 		return bad("starts with -")
+	case strings.HasPrefix(name, "refs/"):
+		return bad("starts with refs/ (give the branch's short name)")
 	case strings.HasPrefix(name, "/") || strings.HasSuffix(name, "/"):
 		return bad("starts or ends with /")
 	case strings.HasSuffix(name, "."):
