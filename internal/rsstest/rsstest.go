@@ -14,7 +14,8 @@
 //		peak := rsstest.Run(t, limit, "X=...")
 //	}
 //
-// The child watches its own resident set and exits as soon as it passes
+// Under the race detector the child is the package's tests built without
+// it. The child watches its own resident set and exits as soon as it passes
 // the limit, so a regression fails the test instead of exhausting the
 // machine.
 package rsstest
@@ -23,6 +24,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -65,7 +67,7 @@ func Run(t *testing.T, limit int64, env ...string) int64 {
 	if strings.Contains(t.Name(), "/") {
 		t.Fatal("rsstest: run from a top-level test")
 	}
-	exe, err := os.Executable()
+	exe, err := childBinary(t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +88,21 @@ func Run(t *testing.T, limit int64, env ...string) int64 {
 		t.Fatalf("peak resident set %d MiB, over the bound of %d MiB", peak>>20, limit>>20)
 	}
 	return peak
+}
+
+// childBinary is this test binary, or under the race detector (which
+// multiplies memory use) the same package's tests built without it.
+func childBinary(t *testing.T) (string, error) {
+	if !raceEnabled {
+		return os.Executable()
+	}
+	exe := filepath.Join(t.TempDir(), "child.test")
+	// A test runs in its package's directory.
+	out, err := exec.Command("go", "test", "-c", "-o", exe, ".").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("build the child test binary without -race: %v\n%s", err, out)
+	}
+	return exe, nil
 }
 
 // statusBytes reads one "kB" field of /proc/self/status, in bytes.
