@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,6 +56,12 @@ func bumpZipBomb(t *testing.T, url string, auth gitrepo.Auth) {
 	tree, err := r.TreeFS(r.BaseCommit())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if info, err := fs.Stat(tree, "huge.yaml"); err != nil || info.Size() != 1<<30 {
+		t.Fatalf("stat huge.yaml: %v, %v", info, err)
+	}
+	if _, err := fs.ReadFile(tree, "huge.yaml"); err == nil || !strings.Contains(err.Error(), "more than bump reads whole") {
+		t.Fatalf("ReadFile of the 1 GiB blob: %v", err)
 	}
 	ref, err := imageref.Parse("ghcr.io/acme/api:v1.0.1")
 	if err != nil {

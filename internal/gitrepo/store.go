@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-billy/v5/memfs"
@@ -37,17 +38,80 @@ const maxDeltaObject = 128 << 20
 // pack as it came (compressed) and indexes it by streaming each object
 // through a hash; a blob is inflated when it is read, and a large one
 // streams. Sizes come from object headers.
+//
+// Objects bump writes (a commit's blobs and trees) stay in a map, as they
+// would in the memory storage, rather than being deflated into loose
+// files only to be inflated again for the push.
 type store struct {
 	*filesystem.Storage
 	fs billy.Filesystem
+
+	// mu serialises reads from the packs: go-git's Packfile, kept open
+	// between reads, is not safe for concurrent use. A large blob's
+	// reader opens the pack on its own and streams outside the lock.
+	mu    sync.Mutex
+	added map[plumbing.Hash]plumbing.EncodedObject
 }
 
 func newStore() storage.Storer {
 	fs := memfs.New()
 	st := filesystem.NewStorageWithOptions(fs, cache.NewObjectLRUDefault(), filesystem.Options{
 		LargeObjectThreshold: largeObject,
+		// Reopening the pack and its scanner for every object made a
+		// walk of 20,000 files many times slower.
+		KeepDescriptors: true,
 	})
-	return &store{Storage: st, fs: fs}
+	return &store{Storage: st, fs: fs, added: map[plumbing.Hash]plumbing.EncodedObject{}}
+}
+
+// SetEncodedObject keeps an object bump made in memory.
+func (s *store) SetEncodedObject(o plumbing.EncodedObject) (plumbing.Hash, error) {
+	if o.Type() == plumbing.OFSDeltaObject || o.Type() == plumbing.REFDeltaObject {
+		return plumbing.ZeroHash, plumbing.ErrInvalidType
+	}
+	h := o.Hash()
+	s.mu.Lock()
+	s.added[h] = o
+	s.mu.Unlock()
+	return h, nil
+}
+
+// EncodedObject looks in what bump made, then in the fetched packs.
+func (s *store) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o, ok := s.added[h]; ok {
+		if t != plumbing.AnyObject && o.Type() != t {
+			return nil, plumbing.ErrObjectNotFound
+		}
+		return o, nil
+	}
+	return s.Storage.EncodedObject(t, h)
+}
+
+// HasEncodedObject reports whether the object is stored.
+func (s *store) HasEncodedObject(h plumbing.Hash) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.added[h]; ok {
+		return nil
+	}
+	return s.Storage.HasEncodedObject(h)
+}
+
+// EncodedObjectSize returns an object's size from its header.
+func (s *store) EncodedObjectSize(h plumbing.Hash) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o, ok := s.added[h]; ok {
+		return o.Size(), nil
+	}
+	return s.Storage.EncodedObjectSize(h)
+}
+
+// DeltaObject is EncodedObject: bump asks for no deltas.
+func (s *store) DeltaObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
+	return s.EncodedObject(t, h)
 }
 
 const packDir = "objects/pack"
@@ -107,7 +171,9 @@ func (w *packWriter) Close() error {
 	if err := f.Close(); err != nil {
 		return err
 	}
+	w.s.mu.Lock()
 	w.s.Reindex()
+	w.s.mu.Unlock()
 	return nil
 }
 
