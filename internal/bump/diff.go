@@ -1,16 +1,20 @@
 package bump
 
 import (
+	"bytes"
 	"fmt"
 	"io/fs"
 	"strings"
 
-	"github.com/pmezard/go-difflib/difflib"
+	"github.com/rogpeppe/go-internal/diff"
 
 	"github.com/bump-gitops/bump/internal/manifest"
 )
 
 // unifiedDiff renders the changed files against their originals in fsys.
+// go-internal's diff (Go's own internal/diff) is an anchored diff: it runs
+// in O(n log n), keeps line ends (a CRLF file diffs as CRLF) and marks a
+// missing final newline as diff(1) does.
 func unifiedDiff(fsys fs.FS, files []manifest.File) (string, error) {
 	var b strings.Builder
 	for _, f := range files {
@@ -18,28 +22,13 @@ func unifiedDiff(fsys fs.FS, files []manifest.File) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("diff %s: %w", f.Path, err)
 		}
-		d := difflib.UnifiedDiff{
-			A:        splitLines(string(old)),
-			B:        splitLines(string(f.Data)),
-			FromFile: "a/" + f.Path,
-			ToFile:   "b/" + f.Path,
-			Context:  3,
+		d := diff.Diff("a/"+f.Path, old, "b/"+f.Path, f.Data)
+		// Its first line is "diff a/x b/x", which is not part of a unified
+		// diff (and which git would read as a malformed "diff --git").
+		if i := bytes.IndexByte(d, '\n'); i >= 0 && bytes.HasPrefix(d, []byte("diff ")) {
+			d = d[i+1:]
 		}
-		if err := difflib.WriteUnifiedDiff(&b, d); err != nil {
-			return "", fmt.Errorf("diff %s: %w", f.Path, err)
-		}
+		b.Write(d)
 	}
 	return b.String(), nil
-}
-
-// splitLines keeps line ends (a CRLF file diffs as CRLF) and adds no empty
-// last line, as difflib.SplitLines would.
-func splitLines(s string) []string {
-	lines := strings.SplitAfter(s, "\n")
-	if lines[len(lines)-1] == "" {
-		lines = lines[:len(lines)-1]
-	} else {
-		lines[len(lines)-1] += "\n\\ No newline at end of file\n"
-	}
-	return lines
 }

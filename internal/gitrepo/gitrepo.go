@@ -1,6 +1,6 @@
 // Package gitrepo is bump's only user of go-git. It clones a manifests
 // repository into memory (no work tree, so nothing is written to disk and
-// nothing is left behind), reads trees through io/fs, builds a commit as
+// nothing is left behind; the pack stays compressed, see newStore), reads trees through io/fs, builds a commit as
 // objects, and pushes it with a lease. Errors never carry a credential.
 package gitrepo
 
@@ -18,7 +18,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
-	"github.com/go-git/go-git/v5/storage/memory"
 )
 
 // Sentinel errors, wrapped with what was being done.
@@ -89,7 +88,7 @@ func Clone(ctx context.Context, opts CloneOptions) (*Repo, error) {
 	}
 	var repo *git.Repository
 	for _, ref := range candidates {
-		repo, err = git.CloneContext(ctx, memory.NewStorage(), nil, &git.CloneOptions{
+		repo, err = git.CloneContext(ctx, newStore(), nil, &git.CloneOptions{
 			URL:           opts.URL,
 			Auth:          auth,
 			RemoteName:    remoteName,

@@ -2,6 +2,7 @@ package gitrepo
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"io/fs"
 	"path"
@@ -99,12 +100,22 @@ func (t *TreeFS) Open(name string) (fs.File, error) {
 	case filemode.Submodule:
 		return &treeDir{info: info, fs: t, path: name}, nil
 	}
-	data, err := t.ReadFile(name)
+	blob, err := t.blob("open", name, e)
 	if err != nil {
 		return nil, err
 	}
-	info.size = int64(len(data))
-	return &treeFile{info: info, r: bytes.NewReader(data)}, nil
+	info.size = blob.Size
+	return &treeFile{info: info, path: name, blob: blob}, nil
+}
+
+// blob looks up a file's blob. Its size comes from the object header, and
+// its content is not inflated until it is read (small blobs excepted).
+func (t *TreeFS) blob(op, name string, e *object.TreeEntry) (*object.Blob, error) {
+	f, err := t.root.TreeEntryFile(e)
+	if err != nil {
+		return nil, &fs.PathError{Op: op, Path: name, Err: err}
+	}
+	return &f.Blob, nil
 }
 
 func (t *TreeFS) subtree(name string) (*object.Tree, error) {
@@ -117,7 +128,12 @@ func (t *TreeFS) subtree(name string) (*object.Tree, error) {
 	return sub, nil
 }
 
-// ReadFile reads a blob. A symlink yields its target, as os.Readlink would.
+// maxReadFile bounds what ReadFile inflates: files bump reads whole (a
+// config file, a manifest to diff) are small, and a blob of a gigabyte of
+// zeros is a few hundred kilobytes in a pack.
+const maxReadFile = 64 << 20
+
+// ReadFile reads a blob, up to maxReadFile bytes. A symlink yields its target, as os.Readlink would.
 func (t *TreeFS) ReadFile(name string) ([]byte, error) {
 	e, err := t.entry("read", name)
 	if err != nil {
@@ -126,9 +142,12 @@ func (t *TreeFS) ReadFile(name string) ([]byte, error) {
 	if e.Mode == filemode.Dir || e.Mode == filemode.Submodule {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrInvalid}
 	}
-	f, err := t.root.TreeEntryFile(e)
+	f, err := t.blob("read", name, e)
 	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+		return nil, err
+	}
+	if f.Size > maxReadFile {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("%d bytes, more than bump reads whole (%d)", f.Size, int64(maxReadFile))}
 	}
 	rc, err := f.Reader()
 	if err != nil {
@@ -151,8 +170,8 @@ func (t *TreeFS) Stat(name string) (fs.FileInfo, error) {
 	}
 	info := entryInfo{name: path.Base(name), mode: e.Mode}
 	if e.Mode.IsFile() {
-		if f, err := t.root.TreeEntryFile(e); err == nil {
-			info.size = f.Size
+		if b, err := t.blob("stat", name, e); err == nil {
+			info.size = b.Size
 		}
 	}
 	return info, nil
@@ -243,14 +262,40 @@ func (i entryInfo) ModTime() time.Time { return time.Time{} }
 func (i entryInfo) IsDir() bool        { return i.Mode().IsDir() }
 func (i entryInfo) Sys() any           { return nil }
 
+// treeFile reads its blob as a stream, opened on the first Read: a caller
+// that reads a prefix (or only Stats) inflates no more than that.
 type treeFile struct {
 	info entryInfo
-	r    *bytes.Reader
+	path string
+	blob *object.Blob
+	r    io.ReadCloser
 }
 
 func (f *treeFile) Stat() (fs.FileInfo, error) { return f.info, nil }
-func (f *treeFile) Read(p []byte) (int, error) { return f.r.Read(p) }
-func (f *treeFile) Close() error               { return nil }
+
+func (f *treeFile) Read(p []byte) (int, error) {
+	if f.blob == nil {
+		return 0, &fs.PathError{Op: "read", Path: f.path, Err: fs.ErrClosed}
+	}
+	if f.r == nil {
+		r, err := f.blob.Reader()
+		if err != nil {
+			return 0, &fs.PathError{Op: "read", Path: f.path, Err: err}
+		}
+		f.r = r
+	}
+	return f.r.Read(p)
+}
+
+func (f *treeFile) Close() error {
+	f.blob = nil
+	if f.r == nil {
+		return nil
+	}
+	err := f.r.Close()
+	f.r = nil
+	return err
+}
 
 type treeDir struct {
 	info entryInfo

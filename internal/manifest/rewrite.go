@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // Rewrite finds and rewrites the images of opts in fsys. It only reads fsys;
@@ -56,6 +58,7 @@ func Rewrite(ctx context.Context, fsys fs.FS, opts Options) (*Result, error) {
 	// File reads are mostly syscalls; a couple of workers per core keeps the
 	// disk and the CPU busy without unbounded memory (one buffer each).
 	workers := min(4*runtime.GOMAXPROCS(0), 8)
+	budget := semaphore.NewWeighted(parseBudget)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
@@ -77,7 +80,7 @@ func Rewrite(ctx context.Context, fsys fs.FS, opts Options) (*Result, error) {
 					out fileOutcome
 					err error
 				)
-				f, out, buf, err = e.readAndRewrite(fsys, name, buf, mine)
+				f, out, buf, err = e.readAndRewrite(ctx, fsys, name, buf, mine, budget)
 				if err != nil {
 					var pe *ParseError
 					if errors.As(err, &pe) {
@@ -175,18 +178,90 @@ type fileOutcome struct {
 	skips   []Skip
 }
 
+// parseBudget bounds the memory of the parses in flight in one Rewrite,
+// as estimated by parseCost: workers wait for their share of it, so a few
+// large files are parsed one after another rather than side by side. A
+// file whose estimate exceeds the whole budget still runs, alone.
+const parseBudget = 256 << 20
+
+// parseCost estimates the memory a rewrite of data takes: two node trees
+// (the file's, and the rewritten text's, parsed again to check it) of
+// about 160 bytes a node as yaml.v3 builds them (measured on one-letter
+// flow sequences), plus the copies of the text.
+func parseCost(nodes int, data []byte) int64 { return int64(nodes)*320 + int64(len(data))*4 }
+
+// maxNodes is the most YAML nodes (as yamlNodes counts them) bump parses
+// in one file: several MiB of ordinary manifests (20 to 40 bytes a line,
+// one or two nodes each), while 8 MiB of one-letter scalars would cost
+// over a gigabyte and a minute.
+const maxNodes = 500_000
+
+// yamlNodes counts the places a YAML node can start: after a line break or
+// an indicator. Every node but the first of a document needs one, so this
+// bounds the node count from above (loosely: comments and text count too).
+func yamlNodes(data []byte) int {
+	n := 0
+	for _, c := range data {
+		switch c {
+		case '\n', ',', '[', '{', ':', '-':
+			n++
+		}
+	}
+	return n
+}
+
+// maxDocuments is the most YAML documents bump parses in one file. Each
+// document costs a parser a node tree of its own, so a file of millions of
+// "---" lines costs gigabytes; real manifests have hundreds at most.
+const maxDocuments = 10_000
+
+// documents counts the YAML documents in data, stopping past max: one per
+// line that starts one ("---" alone or followed by a space), and one more
+// if text comes before the first such line.
+func documents(data []byte, max int) int {
+	n := 0
+	if len(data) > 0 && !isDocumentStart(data) {
+		n = 1
+	}
+	for len(data) > 0 && n <= max {
+		if isDocumentStart(data) {
+			n++
+		}
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			break
+		}
+		data = data[i+1:]
+	}
+	return n
+}
+
+func isDocumentStart(line []byte) bool {
+	return bytes.HasPrefix(line, []byte("---")) &&
+		(len(line) == 3 || line[3] == '\n' || line[3] == '\r' || line[3] == ' ' || line[3] == '\t')
+}
+
 // readAndRewrite reads one file into buf (reused between files, so unchanged
 // files cost no allocation) and rewrites it. It returns the grown buffer.
-func (e *engine) readAndRewrite(fsys fs.FS, name string, buf []byte, found []bool) (File, fileOutcome, []byte, error) {
+// A parse first takes its estimated cost from budget.
+func (e *engine) readAndRewrite(ctx context.Context, fsys fs.FS, name string, buf []byte, found []bool, budget *semaphore.Weighted) (File, fileOutcome, []byte, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
 		return File{}, fileOutcome{}, buf, fmt.Errorf("open %s: %w", name, err)
 	}
 	defer f.Close()
-	// No Stat here: the walk already saw a regular file, and one syscall less
-	// per file matters when most files are only screened. The limit is
-	// enforced on what is read.
 	limit := e.opts.maxFileSize()
+	tooLarge := fileOutcome{skips: []Skip{{File: name, Reason: fmt.Sprintf("file larger than %d bytes", limit)}}}
+	// The size from Stat skips a large file before reading a byte of it
+	// (in a git tree, before inflating a blob that may be a zip bomb);
+	// the limit is still enforced on what is read.
+	st, err := f.Stat()
+	if err != nil {
+		return File{}, fileOutcome{}, buf, fmt.Errorf("stat %s: %w", name, err)
+	}
+	if st.Size() > limit {
+		return File{}, tooLarge, buf, nil
+	}
 	if cap(buf) == 0 {
 		buf = make([]byte, 0, 16<<10)
 	}
@@ -198,7 +273,21 @@ func (e *engine) readAndRewrite(fsys fs.FS, name string, buf []byte, found []boo
 	data := b.Bytes()
 	buf = data[:0]
 	if n > limit {
-		return File{}, fileOutcome{skips: []Skip{{File: name, Reason: fmt.Sprintf("file larger than %d bytes", limit)}}}, buf, nil
+		return File{}, tooLarge, buf, nil
+	}
+	if e.mentions(data) {
+		if documents(data, maxDocuments) > maxDocuments {
+			return File{}, fileOutcome{skips: []Skip{{File: name, Reason: fmt.Sprintf("more than %d YAML documents", maxDocuments)}}}, buf, nil
+		}
+		nodes := yamlNodes(data)
+		if nodes > maxNodes {
+			return File{}, fileOutcome{skips: []Skip{{File: name, Reason: fmt.Sprintf("more than %d YAML nodes", maxNodes)}}}, buf, nil
+		}
+		cost := min(parseCost(nodes, data), parseBudget)
+		if err := budget.Acquire(ctx, cost); err != nil {
+			return File{}, fileOutcome{}, buf, err
+		}
+		defer budget.Release(cost)
 	}
 	out, changes, skips, err := e.file(name, data, found)
 	if err != nil {
@@ -207,10 +296,6 @@ func (e *engine) readAndRewrite(fsys fs.FS, name string, buf []byte, found []boo
 	res := fileOutcome{changes: changes, skips: skips}
 	if out == nil {
 		return File{}, res, buf, nil
-	}
-	st, err := f.Stat()
-	if err != nil {
-		return File{}, fileOutcome{}, buf, fmt.Errorf("stat %s: %w", name, err)
 	}
 	return File{Path: name, Data: out, Mode: st.Mode().Perm()}, res, buf, nil
 }
