@@ -419,3 +419,17 @@ environments:
 		t.Errorf("exit %d: %s", r.code, r.stderr)
 	}
 }
+
+// TestSupersededWarningScrubbed: a forge that quotes the token in an error
+// text must not get it printed by a warning (the log handler scrubs).
+func TestSupersededWarningScrubbed(t *testing.T) {
+	e := newEnv(t)
+	tmpl := "deploy/{{.Name}}-{{.Version}}"
+	e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.3", "--branch", tmpl))
+	e.gh.InjectFault(forgetest.Fault{Operation: "issues/create-comment", Status: 422,
+		Body: `{"message": "Validation Failed: token ` + canary + ` is not allowed"}`})
+	r := e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.4", "--branch", tmpl))
+	if !strings.Contains(r.stderr, "could not close superseded pull requests") {
+		t.Errorf("no warning:\n%s", r.stderr)
+	}
+}

@@ -55,6 +55,7 @@ Every flag can also be set with its BUMP_* environment variable (shown in bracke
 // Run runs bump with args (args[0] is the program name) and returns the exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var runErr error
+	secrets := &secretList{}
 	app := &cli.App{
 		Name:            "bump",
 		Usage:           "move container image tags in GitOps manifests, as a pull request",
@@ -76,7 +77,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			if c.NArg() > 0 {
 				return usagef("unexpected argument %q (images go in --image)", c.Args().First())
 			}
-			runErr = run(c, stdout, stderr)
+			runErr = run(c, stdout, stderr, secrets)
 			return runErr
 		},
 	}
@@ -84,7 +85,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "bump: %s\n", oneLine(err.Error()))
+	// The last exit for an error: scrubbed here once, whatever wrapped it.
+	fmt.Fprintf(stderr, "bump: %s\n", secrets.line(err))
 	var ue usageError
 	if errors.As(err, &ue) || errors.Is(err, manifest.ErrNoPath) || (runErr == nil && !errors.Is(err, context.Canceled)) {
 		// A flag urfave/cli could not parse is a usage error too.

@@ -22,8 +22,12 @@ import (
 )
 
 // run turns the flags into bump.Options, runs, and renders the outcome.
-func run(c *cli.Context, stdout, stderr io.Writer) error {
-	log, err := newLogger(stderr, orDefault(c, "log-format", "text"), c.Bool("verbose"))
+func run(c *cli.Context, stdout, stderr io.Writer, secrets *secretList) error {
+	secrets.add(c.String("token"))
+	for _, k := range tokenVars {
+		secrets.add(os.Getenv(k))
+	}
+	log, err := newLogger(stderr, orDefault(c, "log-format", "text"), c.Bool("verbose"), secrets)
 	if err != nil {
 		return err
 	}
@@ -39,6 +43,7 @@ func run(c *cli.Context, stdout, stderr io.Writer) error {
 	}
 
 	opts, err := options(ctx, c, os.Getenv, log)
+	secrets.add(opts.Secrets...)
 	var out *bump.Outcome
 	if err == nil {
 		out, err = bump.Run(ctx, opts)
@@ -70,7 +75,9 @@ func run(c *cli.Context, stdout, stderr io.Writer) error {
 	return err
 }
 
-func newLogger(w io.Writer, format string, verbose bool) (*slog.Logger, error) {
+// newLogger logs to w through a handler that scrubs every secret in
+// secrets from each record, whoever logged it.
+func newLogger(w io.Writer, format string, verbose bool, secrets *secretList) (*slog.Logger, error) {
 	level := slog.LevelWarn
 	if verbose {
 		level = slog.LevelDebug
@@ -78,9 +85,9 @@ func newLogger(w io.Writer, format string, verbose bool) (*slog.Logger, error) {
 	ho := &slog.HandlerOptions{Level: level}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, ho)), nil
+		return slog.New(scrubHandler{next: slog.NewTextHandler(w, ho), secrets: secrets}), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, ho)), nil
+		return slog.New(scrubHandler{next: slog.NewJSONHandler(w, ho), secrets: secrets}), nil
 	}
 	return nil, usagef("--log-format %q: want text or json", format)
 }
