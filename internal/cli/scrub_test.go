@@ -37,3 +37,26 @@ func TestFinalErrorScrubbedAndBounded(t *testing.T) {
 		t.Errorf("%d bytes: %.80q", len(line), line)
 	}
 }
+
+func TestCIHosts(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	for _, c := range []struct {
+		source  string
+		env     map[string]string
+		ambient bool
+		hosts   string
+	}{
+		{"BUMP_TOKEN", map[string]string{"GITLAB_CI": "true"}, false, ""},
+		{"--token", nil, false, ""},
+		{"GITHUB_TOKEN", nil, false, ""}, // a person's own variable outside Actions
+		{"GITHUB_TOKEN", map[string]string{"GITHUB_ACTIONS": "true"}, true, "github.com api.github.com"},
+		{"GITHUB_TOKEN", map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://ghe.example", "GITHUB_API_URL": "https://ghe.example/api/v3"}, true, "ghe.example"},
+		{"CI_JOB_TOKEN", map[string]string{"CI_SERVER_URL": "https://GitLab.example.com:8443"}, true, "gitlab.example.com"},
+		{"CI_JOB_TOKEN", nil, true, ""},
+	} {
+		hosts, ambient := ciHosts(c.source, env(c.env))
+		if ambient != c.ambient || strings.Join(hosts, " ") != c.hosts {
+			t.Errorf("ciHosts(%s, %v) = %v, %v", c.source, c.env, hosts, ambient)
+		}
+	}
+}
