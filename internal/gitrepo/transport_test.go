@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,10 +46,10 @@ func TestCloneRedirectKeepsCredentials(t *testing.T) {
 		})
 	}))
 	other.CreateRepo(t, "acme/manifests", map[string]string{"a.yaml": "image: x:1\n"})
-	var sawToken bool
+	var sawToken atomic.Bool
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pw, ok := r.BasicAuth(); ok && pw == secret {
-			sawToken = true
+			sawToken.Store(true)
 		}
 		http.Redirect(w, r, other.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
 	}))
@@ -58,9 +59,11 @@ func TestCloneRedirectKeepsCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatalf("clone through the redirect: %v", err)
 	}
-	if !sawToken {
+	if !sawToken.Load() {
 		t.Error("the repository's own host did not get the token")
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if len(leaked) > 0 {
 		t.Errorf("the other host received the token in %v", leaked)
 	}

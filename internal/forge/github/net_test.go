@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,9 +51,9 @@ func TestTokenNotSentAcrossRedirect(t *testing.T) {
 	other := &headerRecorder{}
 	evil := httptest.NewServer(other)
 	defer evil.Close()
-	var sawToken bool
+	var sawToken atomic.Bool
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sawToken = r.Header.Get("Authorization") == "Bearer "+canary
+		sawToken.Store(r.Header.Get("Authorization") == "Bearer "+canary)
 		http.Redirect(w, r, evil.URL+r.URL.Path, http.StatusTemporaryRedirect)
 	}))
 	defer api.Close()
@@ -63,10 +64,10 @@ func TestTokenNotSentAcrossRedirect(t *testing.T) {
 	if _, err := c.ListPullRequests(t.Context(), "main"); err != nil {
 		t.Fatalf("ListPullRequests through the redirect: %v", err)
 	}
-	if !sawToken {
+	if !sawToken.Load() {
 		t.Error("the API host did not get the token")
 	}
-	if len(other.headers) == 0 {
+	if h := other.leaked(""); len(h) == 0 {
 		t.Fatal("the redirect was not followed")
 	}
 	if h := other.leaked(canary); len(h) > 0 {

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/bump-gitops/bump/internal/forge"
@@ -29,9 +30,9 @@ func TestTokenNotSentAcrossRedirect(t *testing.T) {
 			w.Header().Set("Content-Type", "application/json")
 			io.WriteString(w, "[]")
 		}))
-		var sawToken bool
+		var sawToken atomic.Bool
 		api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			sawToken = r.Header.Get("Private-Token") == token || r.Header.Get("Job-Token") == token
+			sawToken.Store(r.Header.Get("Private-Token") == token || r.Header.Get("Job-Token") == token)
 			http.Redirect(w, r, evil.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
 		}))
 		c, err := New(Options{BaseURL: api.URL, Token: token, JobToken: job, Repo: forge.Repo{Host: "gitlab.example.com", Path: "acme/manifests"}, Retry: fastRetry})
@@ -41,11 +42,14 @@ func TestTokenNotSentAcrossRedirect(t *testing.T) {
 		if _, err := c.ListPullRequests(t.Context(), "main"); err != nil {
 			t.Errorf("job=%v: ListPullRequests through the redirect: %v", job, err)
 		}
-		if !sawToken {
+		if !sawToken.Load() {
 			t.Errorf("job=%v: the API host did not get the token", job)
 		}
-		if len(leaked) > 0 {
-			t.Errorf("job=%v: the other host received the token in %v", job, leaked)
+		mu.Lock()
+		got := leaked
+		mu.Unlock()
+		if len(got) > 0 {
+			t.Errorf("job=%v: the other host received the token in %v", job, got)
 		}
 		api.Close()
 		evil.Close()
