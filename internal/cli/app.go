@@ -10,10 +10,10 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/bump-gitops/bump/internal/forge"
 	"github.com/bump-gitops/bump/internal/manifest"
 )
 
@@ -130,9 +130,7 @@ func flagError(err error) error {
 	return err
 }
 
-// oneLine keeps an error to one line: CI logs and annotations show the
-// first line, and a multi-line message from a server must not hide the rest.
-func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\r", " ")), " ")
-}
+// oneLine keeps an error to one bounded line: CI logs and annotations show
+// the first line, and a multi-line or huge message from a server must not
+// hide the rest or flood the log.
+func oneLine(s string) string { return forge.OneLine(s) }

@@ -250,10 +250,11 @@ func (b *cappedBody) Read(p []byte) (int, error) {
 	if b.left <= 0 {
 		// One byte more tells a body of exactly the cap from a longer one.
 		var one [1]byte
-		if n, _ := b.rc.Read(one[:]); n > 0 {
+		n, err := b.rc.Read(one[:])
+		if n > 0 {
 			return 0, fmt.Errorf("%w: over %d MiB", ErrBodyTooLarge, SuccessBodyLimit>>20)
 		}
-		return b.rc.Read(p)
+		return 0, err
 	}
 	if int64(len(p)) > b.left {
 		p = p[:b.left]
