@@ -6,10 +6,12 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -363,7 +365,7 @@ func TestGitLabMergeRequest(t *testing.T) {
 		t.Errorf("description:\n%s", d)
 	}
 	// CI_JOB_TOKEN cannot open merge requests: say which token to create.
-	r = e.run([]string{"BUMP_TOKEN=", "CI_JOB_TOKEN=job-" + canary}, "--repo", e.repo, "--image", "ghcr.io/acme/api:v1.2.5")
+	r = e.run([]string{"BUMP_TOKEN=", "CI_JOB_TOKEN=job-" + canary, "GITLAB_CI=true", "CI_SERVER_URL=" + e.repo}, "--repo", e.repo, "--image", "ghcr.io/acme/api:v1.2.5")
 	if r.code == 0 || !strings.Contains(r.stderr, "project access token with the api and write_repository scopes") {
 		t.Errorf("job token: exit %d\n%s", r.code, r.stderr)
 	}
@@ -417,5 +419,88 @@ environments:
 	r = e.bump("--image", "ghcr.io/acme/api:v1.2.3", "--env", "prod")
 	if r.code == 0 || !strings.Contains(r.stderr, `no environment "prod" (known: web-only)`) {
 		t.Errorf("exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// TestSupersededWarningScrubbed: a forge that quotes the token in an error
+// text must not get it printed by a warning (the log handler scrubs).
+func TestSupersededWarningScrubbed(t *testing.T) {
+	e := newEnv(t)
+	tmpl := "deploy/{{.Name}}-{{.Version}}"
+	e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.3", "--branch", tmpl))
+	e.gh.InjectFault(forgetest.Fault{Operation: "issues/create-comment", Status: 422,
+		Body: `{"message": "Validation Failed: token ` + canary + ` is not allowed"}`})
+	r := e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.4", "--branch", tmpl))
+	if !strings.Contains(r.stderr, "could not close superseded pull requests") {
+		t.Errorf("no warning:\n%s", r.stderr)
+	}
+}
+
+// recorder is a git host that records every request's credentials.
+type recorder struct {
+	mu    sync.Mutex
+	auths []string
+	n     int
+}
+
+func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rc.mu.Lock()
+	rc.n++
+	for _, h := range []string{"Authorization", "Private-Token", "Job-Token"} {
+		if v := r.Header.Get(h); v != "" {
+			rc.auths = append(rc.auths, h+": "+v)
+		}
+	}
+	rc.mu.Unlock()
+	w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
+	http.Error(w, "auth required", http.StatusUnauthorized)
+}
+
+func (rc *recorder) seen() (requests int, auths []string) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.n, append([]string(nil), rc.auths...)
+}
+
+// TestAmbientTokenStaysWithCI: a job's token goes to the CI's own server
+// only, --dry-run included (the clone still happens); an explicit token
+// goes where the user points it.
+func TestAmbientTokenStaysWithCI(t *testing.T) {
+	e := newEnv(t)
+	rc := &recorder{}
+	other := httptest.NewServer(rc)
+	defer other.Close()
+	repo := other.URL + "/acme/manifests.git"
+	for _, vars := range [][]string{
+		{"BUMP_TOKEN=", "GITLAB_CI=true", "CI_JOB_TOKEN=job-" + canary, "CI_SERVER_URL=https://gitlab.example.com"},
+		{"BUMP_TOKEN=", "GITHUB_ACTIONS=true", "GITHUB_TOKEN=" + canary, "GITHUB_SERVER_URL=https://github.com"},
+		{"BUMP_TOKEN=", "GITHUB_ACTIONS=true", "GITHUB_TOKEN=" + canary},
+	} {
+		r := e.run(vars, "--repo", repo, "--image", "ghcr.io/acme/api:v1.2.3", "--dry-run")
+		if r.code == 0 {
+			t.Errorf("%v: exit 0 against a server that wants credentials", vars)
+		}
+	}
+	n, auths := rc.seen()
+	if n == 0 {
+		t.Fatal("bump never reached the server")
+	}
+	if len(auths) > 0 {
+		t.Errorf("the CI's token went to another host: %v", auths)
+	}
+	// The same token given explicitly is sent.
+	e.run([]string{"BUMP_TOKEN=" + canary}, "--repo", repo, "--image", "ghcr.io/acme/api:v1.2.3", "--dry-run")
+	if _, auths := rc.seen(); len(auths) == 0 {
+		t.Error("an explicit token was not sent where the user pointed it")
+	}
+}
+
+// TestInsecureHTTPRefused: no credential over plain http but to loopback,
+// unless asked; the refusal comes before any connection.
+func TestInsecureHTTPRefused(t *testing.T) {
+	e := newEnv(t)
+	r := e.run(nil, "--repo", "http://git.example.invalid/acme/manifests.git", "--image", "ghcr.io/acme/api:v1.2.3", "--dry-run")
+	if r.code != 2 || !strings.Contains(r.stderr, "--allow-insecure-http") || strings.Contains(r.stderr, "no such host") {
+		t.Errorf("exit %d\n%s", r.code, r.stderr)
 	}
 }

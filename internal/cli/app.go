@@ -11,11 +11,11 @@ import (
 	"io"
 	"os"
 	"regexp"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/bump-gitops/bump/internal/bump"
+	"github.com/bump-gitops/bump/internal/forge"
 	"github.com/bump-gitops/bump/internal/manifest"
 )
 
@@ -60,6 +60,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		runErr error
 		out    *bump.Outcome
 	)
+	secrets := &secretList{}
+	for _, k := range tokenVars {
+		secrets.add(os.Getenv(k)) // before parsing: a parse error is scrubbed too
+	}
 	all := append(flags(), &cli.BoolFlag{Name: "version", Category: catOutput, Usage: "print the version and exit"})
 	app := &cli.App{
 		Name:                  "bump",
@@ -93,7 +97,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				cli.HelpPrinter(stderr, c.App.CustomAppHelpTemplate, c.App)
 				fmt.Fprintln(stderr)
 			}
-			out, runErr = run(c, stdout, stderr)
+			out, runErr = run(c, stdout, stderr, secrets)
 			return runErr
 		},
 	}
@@ -106,7 +110,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = flagError(err, all) // a variable urfave/cli could not parse
 	}
 	code := exitCode(err, runErr)
-	reportError(stdout, stderr, errorFormats(all, args, os.Getenv), out, err, code)
+	// The last exit for an error: scrubbed here once, whatever wrapped it.
+	reportError(stdout, stderr, errorFormats(all, args, os.Getenv), out, secrets.line(err), code)
 	return code
 }
 
@@ -168,9 +173,7 @@ func flagError(err error, flags []cli.Flag) error {
 	return err
 }
 
-// oneLine keeps an error to one line: CI logs and annotations show the
-// first line, and a multi-line message from a server must not hide the rest.
-func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\r", " ")), " ")
-}
+// oneLine keeps an error to one bounded line: CI logs and annotations show
+// the first line, and a multi-line or huge message from a server must not
+// hide the rest or flood the log.
+func oneLine(s string) string { return forge.OneLine(s) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -32,21 +33,26 @@ func withCredentials(ctx context.Context, c *cli.Context, getenv func(string) st
 	}
 	apiURL := forgeURL(fc.apiURL, getenv, kind, repo)
 
-	token := c.String("token")
-	if token == "" {
-		// urfave/cli takes the first variable that is set, even when empty;
-		// an Action input mapped to an empty BUMP_TOKEN must not hide GITHUB_TOKEN.
-		for _, k := range tokenVars {
-			if token = getenv(k); token != "" {
-				break
-			}
-		}
-	}
-	jobToken := kind == forge.GitLab && token != "" && token == getenv("CI_JOB_TOKEN")
+	token, source := findToken(c.String("token"), getenv)
 	if token != "" {
 		opts.Secrets = append(opts.Secrets, token)
 	}
+	// A token the CI put in the environment is for the CI's own server:
+	// a --repo elsewhere does not get it (an explicit token goes where
+	// the user points it).
+	var withheld string
+	if hosts, ambient := ciHosts(source, getenv); ambient && !hostIn(urlHost(repoURL), hosts) {
+		withheld = fmt.Sprintf("%s from the CI is only sent to its own server (%s), not to %s", source, strings.Join(hosts, ", "), orNone(urlHost(repoURL)))
+		token = ""
+	} else if ambient && needForge && !hostIn(urlHost(effectiveAPIURL(kind, apiURL)), hosts) {
+		return usagef("%s from the CI is only sent to its own server (%s), not to the API at %s", source, strings.Join(hosts, ", "), urlHost(effectiveAPIURL(kind, apiURL)))
+	}
+	insecure := c.Bool("allow-insecure-http")
+	jobToken := kind == forge.GitLab && token != "" && token == getenv("CI_JOB_TOKEN")
 	if id := c.Int64("github-app-id"); id != 0 {
+		if err := forge.CheckSecure(effectiveAPIURL(kind, apiURL), insecure); err != nil {
+			return usageError{err}
+		}
 		if kind != forge.GitHub {
 			return usagef("--github-app-id works with GitHub repositories only")
 		}
@@ -72,6 +78,9 @@ func withCredentials(ctx context.Context, c *cli.Context, getenv func(string) st
 			return err
 		}
 	} else if token != "" {
+		if err := forge.CheckSecure(repoURL, insecure); err != nil {
+			return usageError{err}
+		}
 		opts.Auth.Username = gitUsername(kind, jobToken)
 		opts.Auth.Password = token
 	}
@@ -79,8 +88,14 @@ func withCredentials(ctx context.Context, c *cli.Context, getenv func(string) st
 	if !needForge {
 		return nil
 	}
+	if token == "" && withheld != "" {
+		return usagef("no token for %s: %s; pass --token or BUMP_TOKEN to send a token there", repo, withheld)
+	}
 	if token == "" {
 		return usagef("no token for %s: set BUMP_TOKEN (or GITHUB_TOKEN / GITLAB_TOKEN), pass --token, or use a GitHub App", repo)
+	}
+	if err := forge.CheckSecure(effectiveAPIURL(kind, apiURL), insecure); err != nil {
+		return usageError{err}
 	}
 	switch kind {
 	case forge.GitHub:
@@ -110,6 +125,91 @@ func withCredentials(ctx context.Context, c *cli.Context, getenv func(string) st
 
 // tokenVars are where a token may come from, in order.
 var tokenVars = []string{"BUMP_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "GITLAB_TOKEN", "CI_JOB_TOKEN"}
+
+// findToken returns the token and where it came from: the variable that
+// holds it, or "--token".
+func findToken(flagValue string, getenv func(string) string) (token, source string) {
+	if flagValue != "" {
+		// urfave/cli reads the variables too: name the one it took.
+		for _, k := range tokenVars {
+			if getenv(k) == flagValue {
+				return flagValue, k
+			}
+		}
+		return flagValue, "--token"
+	}
+	// urfave/cli takes the first variable that is set, even when empty;
+	// an Action input mapped to an empty BUMP_TOKEN must not hide GITHUB_TOKEN.
+	for _, k := range tokenVars {
+		if v := getenv(k); v != "" {
+			return v, k
+		}
+	}
+	return "", ""
+}
+
+// ciHosts reports whether a token from source is one the CI job was given
+// (GitLab's CI_JOB_TOKEN, GITHUB_TOKEN in GitHub Actions) and the hosts of
+// the CI's own server it may go to. No server named means no host.
+func ciHosts(source string, getenv func(string) string) ([]string, bool) {
+	var urls []string
+	switch {
+	case source == "CI_JOB_TOKEN":
+		urls = []string{getenv("CI_SERVER_URL"), getenv("CI_API_V4_URL")}
+	case source == "GITHUB_TOKEN" && getenv("GITHUB_ACTIONS") == "true":
+		server := getenv("GITHUB_SERVER_URL")
+		if server == "" {
+			server = "https://github.com"
+		}
+		urls = []string{server, getenv("GITHUB_API_URL")}
+		if sameHost(server, "github.com") {
+			urls = append(urls, github.DefaultBaseURL)
+		}
+	default:
+		return nil, false
+	}
+	var hosts []string
+	for _, u := range urls {
+		if h := urlHost(u); h != "" && !hostIn(h, hosts) {
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts, true
+}
+
+// urlHost is the lower-case host name of an http(s) URL, "" for anything else.
+func urlHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return ""
+	}
+	return strings.ToLower(u.Hostname())
+}
+
+func hostIn(host string, hosts []string) bool {
+	return host != "" && slices.Contains(hosts, strings.ToLower(host))
+}
+
+// effectiveAPIURL is the API base the adapter will call: apiURL, else the
+// forge's public default.
+func effectiveAPIURL(kind forge.Kind, apiURL string) string {
+	switch {
+	case apiURL != "":
+		return apiURL
+	case kind == forge.GitHub:
+		return github.DefaultBaseURL
+	case kind == forge.GitLab:
+		return "https://gitlab.com"
+	}
+	return ""
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "a repository without a host"
+	}
+	return s
+}
 
 // whichForge names the forge and the repository on it. Without a need for
 // the API an unknown host is fine: plain git needs no forge.

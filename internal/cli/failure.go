@@ -60,8 +60,8 @@ type failedRun struct {
 // reportError says why the run failed, once: on stderr as one line, or
 // as one JSON log record at level ERROR with --log-format json; and with
 // --output json also as a JSON object on stdout.
-func reportError(stdout, stderr io.Writer, f formats, out *bump.Outcome, err error, code int) {
-	msg := oneLine(err.Error())
+// msg is the error as the user reads it: scrubbed, one bounded line.
+func reportError(stdout, stderr io.Writer, f formats, out *bump.Outcome, msg string, code int) {
 	if f.output == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

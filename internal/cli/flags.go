@@ -117,6 +117,8 @@ func flags() []cli.Flag {
 			Usage: "GitHub App `ID`: push and open the PR with an installation token"},
 		&cli.StringFlag{Name: "github-app-key", Category: catAuth, EnvVars: env("GITHUB_APP_KEY"),
 			Usage: "GitHub App private key `FILE` (or the PEM itself)"},
+		&cli.BoolFlag{Name: "allow-insecure-http", Category: catAuth, EnvVars: env("ALLOW_INSECURE_HTTP"),
+			Usage: "send credentials over plain http:// to hosts other than loopback (refused by default)"},
 
 		// Output and behaviour.
 		&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Category: catOutput, EnvVars: env("DRY_RUN"),

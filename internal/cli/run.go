@@ -25,8 +25,9 @@ import (
 // run turns the flags into bump.Options, runs, and renders the outcome.
 // A failed run's outcome, if any, is returned for the caller to report
 // with the error (as one JSON object with --output json).
-func run(c *cli.Context, stdout, stderr io.Writer) (*bump.Outcome, error) {
-	log, err := newLogger(stderr, orDefault(c, "log-format", "text"), c.Bool("verbose"))
+func run(c *cli.Context, stdout, stderr io.Writer, secrets *secretList) (*bump.Outcome, error) {
+	secrets.add(c.String("token"))
+	log, err := newLogger(stderr, orDefault(c, "log-format", "text"), c.Bool("verbose"), secrets)
 	if err != nil {
 		return nil, err
 	}
@@ -42,6 +43,7 @@ func run(c *cli.Context, stdout, stderr io.Writer) (*bump.Outcome, error) {
 	}
 
 	opts, err := options(ctx, c, os.Getenv, log)
+	secrets.add(opts.Secrets...)
 	var out *bump.Outcome
 	if err == nil {
 		out, err = bump.Run(ctx, opts)
@@ -73,7 +75,9 @@ func run(c *cli.Context, stdout, stderr io.Writer) (*bump.Outcome, error) {
 	return out, err
 }
 
-func newLogger(w io.Writer, format string, verbose bool) (*slog.Logger, error) {
+// newLogger logs to w through a handler that scrubs every secret in
+// secrets from each record, whoever logged it.
+func newLogger(w io.Writer, format string, verbose bool, secrets *secretList) (*slog.Logger, error) {
 	level := slog.LevelWarn
 	if verbose {
 		level = slog.LevelDebug
@@ -81,9 +85,9 @@ func newLogger(w io.Writer, format string, verbose bool) (*slog.Logger, error) {
 	ho := &slog.HandlerOptions{Level: level}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, ho)), nil
+		return slog.New(scrubHandler{next: slog.NewTextHandler(w, ho), secrets: secrets}), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, ho)), nil
+		return slog.New(scrubHandler{next: slog.NewJSONHandler(w, ho), secrets: secrets}), nil
 	}
 	return nil, usagef("--log-format %q: want text or json", format)
 }

@@ -34,6 +34,9 @@ func (a Auth) secrets() []string {
 // method builds the go-git auth for url. SSH always checks host keys:
 // there is no option to skip that.
 func (a Auth) method(url string) (transport.AuthMethod, error) {
+	// Every Clone and Open comes here first: the place to bound the
+	// transport before any connection.
+	boundHTTP()
 	ep, err := transport.NewEndpoint(url)
 	if err != nil {
 		return nil, fmt.Errorf("repository URL %s: %w", redact(url), err)

@@ -31,8 +31,9 @@ type Options struct {
 	BaseURL    string
 	Token      string
 	Repo       forge.Repo
-	HTTPClient *http.Client // optional; the retry transport is added around its transport
+	HTTPClient *http.Client // optional; lends its transport (tests)
 	Retry      forge.RetryOptions
+	Timeouts   forge.Timeouts
 }
 
 // Client talks to one repository.
@@ -57,8 +58,15 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	hc := httpClient(opts.HTTPClient, opts.Retry)
-	hc.Transport = &tokenTransport{token: opts.Token, next: hc.Transport}
+	hc, err := forge.NewHTTPClient(forge.ClientOptions{
+		Base:       opts.HTTPClient,
+		Credential: forge.Credential{Origin: base.String(), Header: "Authorization", Value: "Bearer " + opts.Token},
+		Retry:      opts.Retry,
+		Timeouts:   opts.Timeouts,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("github: %w", err)
+	}
 	c := gh.NewClient(hc)
 	c.BaseURL = base
 	return &Client{gh: c, graphqlURL: graphqlURL(base), repo: opts.Repo, owner: owner, name: name}, nil
@@ -88,28 +96,6 @@ func graphqlURL(base *url.URL) string {
 		u.Path += "graphql"
 	}
 	return u.String()
-}
-
-// httpClient copies hc (never mutating the caller's) with the retry transport around its transport.
-func httpClient(hc *http.Client, retry forge.RetryOptions) *http.Client {
-	c := &http.Client{}
-	if hc != nil {
-		*c = *hc
-	}
-	c.Transport = forge.NewRetryTransport(c.Transport, retry)
-	return c
-}
-
-// tokenTransport sets the token on every request, REST and GraphQL alike.
-type tokenTransport struct {
-	token string
-	next  http.RoundTripper
-}
-
-func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	r := req.Clone(req.Context())
-	r.Header.Set("Authorization", "Bearer "+t.token)
-	return t.next.RoundTrip(r)
 }
 
 // FindPullRequest returns the open pull request from head into base, or nil. One call.
@@ -389,13 +375,13 @@ func (c *Client) graphql(ctx context.Context, action, query string, vars map[str
 		case "FORBIDDEN", "INSUFFICIENT_SCOPES":
 			sentinel = forge.ErrForbidden
 		case "RATE_LIMITED":
-			return fmt.Errorf("%s: %w", action, &forge.RateLimitError{Message: oneLine(resp.Errors[0].Message)})
+			return fmt.Errorf("%s: %w", action, &forge.RateLimitError{Message: forge.OneLine(resp.Errors[0].Message)})
 		}
 		msgs := make([]string, 0, len(resp.Errors))
 		for _, e := range resp.Errors {
 			msgs = append(msgs, e.Message)
 		}
-		return fmt.Errorf("%s: %w: %s", action, sentinel, oneLine(strings.Join(msgs, "; ")))
+		return fmt.Errorf("%s: %w: %s", action, sentinel, forge.OneLine(strings.Join(msgs, "; ")))
 	}
 	if len(resp.Data) == 0 || string(resp.Data) == "null" {
 		return fmt.Errorf("%s: github returned no data", action)
@@ -422,9 +408,13 @@ func mapError(err error, action, repo string) error {
 			Message:    fmt.Sprintf("API quota of %d requests used up until %s", rl.Rate.Limit, rl.Rate.Reset.UTC().Format(time.RFC3339)),
 		})
 	case errors.As(err, &abuse):
-		return fmt.Errorf("%s: %w", action, &forge.RateLimitError{RetryAfter: abuse.GetRetryAfter(), Message: oneLine(abuse.Message)})
+		return fmt.Errorf("%s: %w", action, &forge.RateLimitError{RetryAfter: abuse.GetRetryAfter(), Message: forge.OneLine(abuse.Message)})
 	case errors.As(err, &er) && er.Response != nil:
 		msg := detail(er)
+		if msg == "" {
+			// A body that is not GitHub's JSON (or was cut to its prefix).
+			msg = fmt.Sprintf("github answered %d with no readable message", er.Response.StatusCode)
+		}
 		switch code := er.Response.StatusCode; {
 		case code == http.StatusUnauthorized:
 			return fmt.Errorf("%s: %w: bad or expired token", action, forge.ErrUnauthorized)
@@ -448,7 +438,7 @@ func mapError(err error, action, repo string) error {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s: %w", action, err)
 	default:
-		return fmt.Errorf("%s: %w: %s", action, forge.ErrUnavailable, oneLine(err.Error()))
+		return fmt.Errorf("%s: %w: %s", action, forge.ErrUnavailable, forge.OneLine(err.Error()))
 	}
 }
 
@@ -463,9 +453,5 @@ func detail(er *gh.ErrorResponse) string {
 			parts = append(parts, fmt.Sprintf("%s %s is %s", e.Resource, e.Field, e.Code))
 		}
 	}
-	return oneLine(strings.Join(parts, ": "))
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	return forge.OneLine(strings.Join(parts, ": "))
 }

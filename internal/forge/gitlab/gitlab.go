@@ -26,9 +26,10 @@ type Options struct {
 	Token    string
 	JobToken bool // Token is a CI_JOB_TOKEN, sent as JOB-TOKEN
 	Repo     forge.Repo
-	// HTTPClient is optional; the shared retry transport wraps its transport.
+	// HTTPClient is optional and lends its transport (tests).
 	HTTPClient *http.Client
 	Retry      forge.RetryOptions
+	Timeouts   forge.Timeouts
 }
 
 // Client implements bump's Forge interface for one GitLab project.
@@ -47,21 +48,28 @@ func New(opts Options) (*Client, error) {
 	if opts.Repo.Path == "" {
 		return nil, errors.New("gitlab: the project path is required")
 	}
-	hc := &http.Client{}
-	if opts.HTTPClient != nil {
-		*hc = *opts.HTTPClient
-	}
-	hc.Transport = forge.NewRetryTransport(hc.Transport, opts.Retry)
-	co := []gl.ClientOptionFunc{gl.WithHTTPClient(hc), gl.WithoutRetries(), gl.WithCustomRetryMax(0)}
+	base := "https://gitlab.com"
 	if opts.BaseURL != "" {
 		// Accept CI_API_V4_URL as well as CI_SERVER_URL.
-		base := strings.TrimSuffix(strings.TrimSuffix(opts.BaseURL, "/"), "/api/v4")
-		co = append(co, gl.WithBaseURL(base+"/api/v4"))
+		base = strings.TrimSuffix(strings.TrimSuffix(opts.BaseURL, "/"), "/api/v4")
 	}
-	var (
-		api *gl.Client
-		err error
-	)
+	// The transport attaches the token, to this origin only; client-go sets
+	// it too, and the transport removes that from a request anywhere else.
+	header := gl.AccessTokenHeaderName
+	if opts.JobToken {
+		header = gl.JobTokenHeaderName
+	}
+	hc, err := forge.NewHTTPClient(forge.ClientOptions{
+		Base:       opts.HTTPClient,
+		Credential: forge.Credential{Origin: base, Header: header, Value: opts.Token},
+		Retry:      opts.Retry,
+		Timeouts:   opts.Timeouts,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gitlab: %w", err)
+	}
+	co := []gl.ClientOptionFunc{gl.WithHTTPClient(hc), gl.WithoutRetries(), gl.WithCustomRetryMax(0), gl.WithBaseURL(base + "/api/v4")}
+	var api *gl.Client
 	if opts.JobToken {
 		api, err = gl.NewJobClient(opts.Token, co...)
 	} else {
@@ -266,7 +274,7 @@ func (c *Client) wrap(err error, action string) error {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return fmt.Errorf("%s: %w", action, err)
 		}
-		return fmt.Errorf("%s: %w: %s", action, forge.ErrUnavailable, oneLine(err.Error()))
+		return fmt.Errorf("%s: %w: %s", action, forge.ErrUnavailable, forge.OneLine(err.Error()))
 	}
 	msg := message(er)
 	code := er.Response.StatusCode
@@ -306,7 +314,7 @@ func message(er *gl.ErrorResponse) string {
 		Description string `json:"error_description"`
 	}
 	if json.Unmarshal(er.Body, &body) != nil {
-		return oneLine(er.Message)
+		return forge.OneLine(er.Message)
 	}
 	var parts []string
 	var walk func(prefix string, v any)
@@ -329,9 +337,7 @@ func message(er *gl.ErrorResponse) string {
 		parts = append(parts, strings.TrimSpace(body.Error+" "+body.Description))
 	}
 	if len(parts) == 0 {
-		return oneLine(er.Message)
+		return forge.OneLine(er.Message)
 	}
-	return oneLine(strings.Join(parts, "; "))
+	return forge.OneLine(strings.Join(parts, "; "))
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
