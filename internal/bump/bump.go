@@ -467,7 +467,11 @@ func checkHeadBranch(ctx context.Context, repo *gitrepo.Repo, opts Options, bran
 		return hb, err
 	}
 	if foreign != nil {
-		return hb, fmt.Errorf("branch %s holds commit %s that bump did not make: not moving it (delete the branch or pick another with --branch)", branch, foreign)
+		where := ""
+		if foreign.Unplaced {
+			where = fmt.Sprintf(", nor is it within the last commits of %s", repo.BaseBranch())
+		}
+		return hb, fmt.Errorf("branch %s holds commit %s that bump did not make%s: not moving it (delete the branch or pick another with --branch)", branch, foreign, where)
 	}
 	tree, err := repo.TreeFS(head)
 	if err != nil {

@@ -23,8 +23,11 @@ var legacyChange = regexp.MustCompile(`^- \S.*:\d+ \S+ \S* -> \S+$`)
 // does not orphan the branches of open pull requests.
 func ownCommit(message string) bool {
 	lines := strings.Split(strings.TrimRight(strings.ReplaceAll(message, "\r\n", "\n"), "\n"), "\n")
-	for _, l := range lines {
-		if strings.TrimSpace(l) == Trailer {
+	// A trailer counts only in the last paragraph, where git reads
+	// trailers: a squash of bump's commit with someone's keeps the line in
+	// the middle, and that commit is no longer bump's alone.
+	for i := len(lines) - 1; i > 0 && strings.TrimSpace(lines[i]) != ""; i-- {
+		if strings.TrimSpace(lines[i]) == Trailer {
 			return true
 		}
 	}

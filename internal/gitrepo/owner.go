@@ -15,6 +15,9 @@ import (
 type CommitInfo struct {
 	Hash    string
 	Subject string
+	// Unplaced is set when the walk could not tell whether the commit is on
+	// the base: it was not within maxOwnDepth commits of it.
+	Unplaced bool
 }
 
 func (c CommitInfo) String() string { return short(c.Hash) + " " + fmt.Sprintf("%q", c.Subject) }
@@ -36,15 +39,18 @@ func (r *Repo) ForeignCommit(ctx context.Context, branch, head string, owned fun
 		if err != nil || complete {
 			return foreign, err
 		}
-		if r.url == "" || r.local || depth > maxOwnDepth {
-			// Local checkouts are not deepened behind the person's back.
+		if r.url == "" || depth > maxOwnDepth {
+			foreign.Unplaced = true
 			return foreign, nil
 		}
 		if err := r.deepen(ctx, branch, depth); err != nil {
 			return nil, err
 		}
-		if err := r.deepen(ctx, r.base, depth); err != nil {
-			return nil, err
+		if !r.local {
+			// A checkout has its base's history; a clone has one commit.
+			if err := r.deepen(ctx, r.base, depth); err != nil {
+				return nil, err
+			}
 		}
 	}
 }
