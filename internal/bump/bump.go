@@ -393,10 +393,16 @@ func attemptGit(ctx context.Context, repo *gitrepo.Repo, opts Options) (*Outcome
 	}
 	out.Commit = commit
 	if opts.Mode == CommitOnly {
-		return out, repo.SetBranch(gitrepo.BranchUpdate{
+		err := repo.SetBranch(gitrepo.BranchUpdate{
 			Branch: branch, Commit: commit, Expected: expected, Who: opts.Author,
 			Reason: "bump: " + subjectOf(message),
 		})
+		if err != nil {
+			// A local branch that moved meanwhile is the person's doing:
+			// report it, do not retry against the remote.
+			return nil, errors.New(err.Error())
+		}
+		return out, nil
 	}
 	if err := repo.Push(ctx, commit, branch, expected); err != nil {
 		return nil, err
@@ -422,8 +428,11 @@ func notBaseBranch(ctx context.Context, repo *gitrepo.Repo, opts Options, branch
 	if branch == repo.BaseBranch() {
 		return refuse("base branch")
 	}
-	if opts.Mode == CommitOnly && opts.RepoURL == "" {
+	switch {
+	case opts.Mode == CommitOnly && opts.RepoURL == "":
 		return nil // a local commit asks nothing of the remote
+	case opts.RepoURL != "" && opts.Base == "":
+		return nil // the clone followed the remote's HEAD: the base is the default
 	}
 	def, err := repo.DefaultBranch(ctx)
 	if err != nil {
