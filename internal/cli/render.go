@@ -58,7 +58,7 @@ func render(stdout, stderr io.Writer, format string, o *bump.Outcome) error {
 func where(o *bump.Outcome) string {
 	switch {
 	case o.UpToDate:
-		return "up to date: " + o.Branch + " already holds this change at " + short(o.Commit) + ", nothing pushed"
+		return "up to date: " + o.Branch + " already holds this change at " + short(o.Commit)
 	case o.Pushed:
 		return "pushed " + short(o.Commit) + " to " + o.Branch
 	default:
