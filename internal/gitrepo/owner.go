@@ -34,17 +34,21 @@ const maxOwnDepth = 256
 // the base's history, up to maxOwnDepth commits; what it cannot place by
 // then counts as foreign, so a branch is never rebuilt on a guess.
 func (r *Repo) ForeignCommit(ctx context.Context, branch, head string, owned func(message string) bool) (*CommitInfo, error) {
-	for depth := 4; ; depth *= 4 {
-		foreign, complete, err := r.walkOwned(head, owned)
-		if err != nil || complete {
-			return foreign, err
+	// Two rounds at most: most bases moved fewer than 32 commits since the
+	// branch was made, and every round costs the server a pack.
+	for depth := 32; ; depth *= 8 {
+		w, err := r.walkOwned(head, owned)
+		if err != nil || w.complete {
+			return w.foreign, err
 		}
 		if r.url == "" || depth > maxOwnDepth {
-			foreign.Unplaced = true
-			return foreign, nil
+			w.foreign.Unplaced = true
+			return w.foreign, nil
 		}
-		if err := r.deepen(ctx, branch, depth); err != nil {
-			return nil, err
+		if w.headMissing {
+			if err := r.deepen(ctx, branch, depth); err != nil {
+				return nil, err
+			}
 		}
 		if !r.local {
 			// A checkout has its base's history; a clone has one commit.
@@ -55,32 +59,39 @@ func (r *Repo) ForeignCommit(ctx context.Context, branch, head string, owned fun
 	}
 }
 
+// walk is how far walkOwned got.
+type walk struct {
+	foreign *CommitInfo // the first commit bump did not make, or nil
+	// complete is false when the shallow boundary stopped the walk before
+	// it could decide; foreign is then its best answer.
+	complete    bool
+	headMissing bool // the head's own history ran out (not only the base's)
+}
+
 // walkOwned follows head's first parents while bump owns each commit.
-// complete is false when a missing object (the shallow boundary) stopped
-// the walk before it could decide; foreign is then its best answer.
-func (r *Repo) walkOwned(head string, owned func(string) bool) (foreign *CommitInfo, complete bool, err error) {
+func (r *Repo) walkOwned(head string, owned func(string) bool) (walk, error) {
 	onBase, baseComplete := r.ancestors(r.baseCommit, maxOwnDepth*2)
 	h := plumbing.NewHash(head)
 	for range maxOwnDepth {
 		if onBase[h] {
-			return nil, true, nil
+			return walk{complete: true}, nil
 		}
 		c, err := r.repo.CommitObject(h)
 		if errors.Is(err, plumbing.ErrObjectNotFound) {
-			return &CommitInfo{Hash: h.String(), Subject: "(history not fetched)"}, false, nil
+			return walk{foreign: &CommitInfo{Hash: h.String(), Subject: "(history not fetched)"}, headMissing: true}, nil
 		}
 		if err != nil {
-			return nil, false, fmt.Errorf("read commit %s: %w", short(h.String()), err)
+			return walk{}, fmt.Errorf("read commit %s: %w", short(h.String()), err)
 		}
 		info := &CommitInfo{Hash: c.Hash.String(), Subject: subject(c.Message)}
 		if !owned(c.Message) || len(c.ParentHashes) != 1 {
 			// Not bump's: fine only if it is on the base, which a complete
 			// base walk rules out.
-			return info, baseComplete, nil
+			return walk{foreign: info, complete: baseComplete}, nil
 		}
 		h = c.ParentHashes[0]
 	}
-	return &CommitInfo{Hash: h.String(), Subject: "(too far from the base)"}, true, nil
+	return walk{foreign: &CommitInfo{Hash: h.String(), Subject: "(too far from the base)"}, complete: true}, nil
 }
 
 // ancestors is the set of commits reachable from tip that are present,
