@@ -38,9 +38,21 @@ type Forge interface {
 // APICommitter creates a commit on the forge's side (GitHub's
 // createCommitOnBranch), so the forge signs it; used by --commit-via-api.
 type APICommitter interface {
-	// CommitOnBranch points branch at baseSHA, adds one commit with files on
-	// top and returns the new commit's hash.
-	CommitOnBranch(ctx context.Context, branch, baseSHA string, files map[string][]byte, headline, body string) (string, error)
+	// CommitOnBranch points the branch at BaseSHA, provided it is still at
+	// ExpectedHead ("" meaning it must not exist), adds one commit with
+	// Files on top and returns the new commit's hash. A branch that moved
+	// is an error wrapping forge.ErrConflict, and nothing is changed.
+	CommitOnBranch(ctx context.Context, c APICommit) (string, error)
+}
+
+// APICommit is one commit made through the forge's API.
+type APICommit struct {
+	Branch       string
+	BaseSHA      string
+	ExpectedHead string
+	Files        map[string][]byte
+	Headline     string
+	Body         string
 }
 
 // Mode says how far a run goes after the rewrite.
@@ -236,7 +248,7 @@ func runGit(ctx context.Context, opts Options) (*Outcome, error) {
 		}
 		return nil, err
 	}
-	if out.Pushed && opts.Mode == OpenPR && !opts.PushToBase {
+	if (out.Pushed || out.UpToDate) && opts.Mode == OpenPR && !opts.PushToBase {
 		pr, err := ensurePullRequest(ctx, repo, opts, out)
 		if err != nil {
 			return out, fmt.Errorf("branch %s is pushed, but the pull request failed (a re-run completes it): %w", out.Branch, err)
@@ -327,11 +339,12 @@ func attemptGit(ctx context.Context, repo *gitrepo.Repo, opts Options) (*Outcome
 		if err := gitrepo.ValidBranchName(branch); err != nil {
 			return nil, err
 		}
-		var hb headBranch
-		if opts.Mode != CommitOnly { // a local commit asks nothing of the remote
-			if hb, err = checkHeadBranch(ctx, repo, opts, branch, baseCommit); err != nil {
-				return nil, err
-			}
+		if err := notBaseBranch(ctx, repo, opts, branch); err != nil {
+			return nil, err
+		}
+		hb, err := checkHeadBranch(ctx, repo, opts, branch, baseCommit)
+		if err != nil {
+			return nil, err
 		}
 		out.Branch = branch
 		switch {
@@ -339,9 +352,10 @@ func attemptGit(ctx context.Context, repo *gitrepo.Repo, opts Options) (*Outcome
 			out.Note, out.Changed = hb.newer, false
 			return out, nil
 		case hb.current:
-			// Same base, same change: pushing again would only churn CI.
+			// Same base, same change: committing or pushing again would
+			// only churn CI. Nothing moved, and the outcome says so.
 			log.Info("branch already up to date", "branch", branch)
-			out.Commit, out.Pushed = hb.head, true
+			out.Commit, out.UpToDate = hb.head, true
 			return out, nil
 		}
 		expected = hb.head
@@ -359,9 +373,14 @@ func attemptGit(ctx context.Context, repo *gitrepo.Repo, opts Options) (*Outcome
 	}
 	if opts.Committer != nil && !opts.PushToBase {
 		headline, body := splitMessage(message)
-		sha, err := opts.Committer.CommitOnBranch(ctx, branch, baseCommit, files, headline, body)
+		sha, err := opts.Committer.CommitOnBranch(ctx, APICommit{Branch: branch, BaseSHA: baseCommit, ExpectedHead: expected, Files: files, Headline: headline, Body: body})
 		if err != nil {
-			return nil, fmt.Errorf("commit on %s through the API: %w", branch, err)
+			err = fmt.Errorf("commit on %s through the API: %w", branch, err)
+			if errors.Is(err, forge.ErrConflict) {
+				// Like a refused push: start again from the branch's new state.
+				err = fmt.Errorf("%w: %w", gitrepo.ErrRejected, err)
+			}
+			return nil, err
 		}
 		out.Commit, out.Pushed = sha, true
 		return out, nil
@@ -379,7 +398,16 @@ func attemptGit(ctx context.Context, repo *gitrepo.Repo, opts Options) (*Outcome
 	}
 	out.Commit = commit
 	if opts.Mode == CommitOnly {
-		return out, repo.SetBranch(branch, commit)
+		err := repo.SetBranch(gitrepo.BranchUpdate{
+			Branch: branch, Commit: commit, Expected: expected, Who: opts.Author,
+			Reason: "bump: " + subjectOf(message),
+		})
+		if err != nil {
+			// A local branch that moved meanwhile is the person's doing:
+			// report it, do not retry against the remote.
+			return nil, errors.New(err.Error())
+		}
+		return out, nil
 	}
 	if err := repo.Push(ctx, commit, branch, expected); err != nil {
 		return nil, err
@@ -389,6 +417,38 @@ func attemptGit(ctx context.Context, repo *gitrepo.Repo, opts Options) (*Outcome
 	return out, nil
 }
 
+func subjectOf(message string) string {
+	line, _, _ := strings.Cut(message, "\n")
+	return line
+}
+
+// notBaseBranch refuses a head branch that is the base branch or the
+// remote's default branch: bump rebuilds a head branch from the base, so
+// pointing it at either would rewrite the branch everyone builds on.
+// Committing onto the base is what --push-to-base is for.
+func notBaseBranch(ctx context.Context, repo *gitrepo.Repo, opts Options, branch string) error {
+	refuse := func(what string) error {
+		return fmt.Errorf("head branch %s is the %s: bump does not rebuild it (use --push-to-base to commit onto the base branch)", branch, what)
+	}
+	if branch == repo.BaseBranch() {
+		return refuse("base branch")
+	}
+	switch {
+	case opts.Mode == CommitOnly && opts.RepoURL == "":
+		return nil // a local commit asks nothing of the remote
+	case opts.RepoURL != "" && opts.Base == "":
+		return nil // the clone followed the remote's HEAD: the base is the default
+	}
+	def, err := repo.DefaultBranch(ctx)
+	if err != nil {
+		return err
+	}
+	if branch == def {
+		return refuse("remote's default branch")
+	}
+	return nil
+}
+
 // headBranch is what an existing head branch means for this run.
 type headBranch struct {
 	head    string // its tip, which the push must find unchanged (the lease); "" when absent
@@ -396,15 +456,37 @@ type headBranch struct {
 	current bool   // it is exactly latest base + this bump already
 }
 
-// checkHeadBranch looks at an existing head branch. An older pipeline
+// checkHeadBranch looks at an existing head branch: the remote's, or the
+// checkout's own for a local commit. bump moves only what it made, so a
+// branch holding a commit of someone else's is refused. An older pipeline
 // finishing late must not replace a newer proposal, and an identical
 // re-run need not push at all.
 func checkHeadBranch(ctx context.Context, repo *gitrepo.Repo, opts Options, branch, baseCommit string) (headBranch, error) {
-	head, exists, err := repo.FetchBranch(ctx, branch)
+	var (
+		head   string
+		exists bool
+		err    error
+	)
+	if opts.Mode == CommitOnly {
+		head, exists, err = repo.LocalBranch(branch)
+	} else {
+		head, exists, err = repo.FetchBranch(ctx, branch)
+	}
 	if err != nil || !exists {
 		return headBranch{}, err
 	}
 	hb := headBranch{head: head}
+	foreign, err := repo.ForeignCommit(ctx, branch, head, ownCommit)
+	if err != nil {
+		return hb, err
+	}
+	if foreign != nil {
+		where := ""
+		if foreign.Unplaced {
+			where = fmt.Sprintf(", nor is it within the last commits of %s", repo.BaseBranch())
+		}
+		return hb, fmt.Errorf("branch %s holds commit %s that bump did not make%s: not moving it (delete the branch or pick another with --branch)", branch, foreign, where)
+	}
 	tree, err := repo.TreeFS(head)
 	if err != nil {
 		return hb, err

@@ -1,6 +1,10 @@
 package bump
 
-import "github.com/bump-gitops/bump/internal/manifest"
+import (
+	"encoding/json"
+
+	"github.com/bump-gitops/bump/internal/manifest"
+)
 
 // Outcome is what a run did, as plain data for the renderers in cli.
 type Outcome struct {
@@ -17,10 +21,15 @@ type Outcome struct {
 	// DryRun is set when nothing was written, committed or pushed on purpose.
 	DryRun bool `json:"dry_run,omitempty"`
 
-	Commit      string       `json:"commit,omitempty"`
-	Branch      string       `json:"branch,omitempty"`
-	Base        string       `json:"base,omitempty"`
-	Pushed      bool         `json:"pushed,omitempty"`
+	Commit string `json:"commit,omitempty"`
+	Branch string `json:"branch,omitempty"`
+	Base   string `json:"base,omitempty"`
+	// Pushed is set only when this run moved the branch. In JSON it is
+	// present, true or false, whenever a branch is involved.
+	Pushed bool `json:"pushed,omitempty"`
+	// UpToDate is set when the branch already held this change at Commit,
+	// so nothing was committed or pushed.
+	UpToDate    bool         `json:"up_to_date,omitempty"`
 	PullRequest *PullRequest `json:"pull_request,omitempty"`
 	// Note explains a run that deliberately did nothing (e.g. the branch already proposes a newer version).
 	Note string `json:"note,omitempty"`
@@ -31,4 +40,19 @@ type PullRequest struct {
 	Number  int    `json:"number"`
 	URL     string `json:"url"`
 	Created bool   `json:"created"`
+}
+
+// MarshalJSON writes "pushed": false for a run that had a branch but did
+// not move it, so a script can tell "up to date" from "pushed" without
+// knowing that an absent key means false.
+func (o Outcome) MarshalJSON() ([]byte, error) {
+	type plain Outcome
+	v := struct {
+		plain
+		Pushed *bool `json:"pushed,omitempty"`
+	}{plain: plain(o)}
+	if o.Branch != "" {
+		v.Pushed = &o.Pushed
+	}
+	return json.Marshal(v)
 }

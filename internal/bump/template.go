@@ -185,8 +185,9 @@ func render(name, text, fallback string, data *templateData) (string, error) {
 	return w.String(), nil
 }
 
-// commitMessage is the rendered first line, then one line per change and
-// the CI links, so `git log` alone tells what moved and why.
+// commitMessage is the rendered first line, then one line per change, and
+// last the CI links and the Bumped-by trailer in one trailer block, so
+// `git log` alone tells what moved, why, and that bump made it.
 func commitMessage(opts Options, d *templateData) (string, error) {
 	subject, err := render("message", opts.Templates.Message, defaultMessage, d)
 	if err != nil {
@@ -202,13 +203,17 @@ func commitMessage(opts Options, d *templateData) (string, error) {
 	for _, c := range d.Changes {
 		fmt.Fprintf(&b, "- %s:%d %s %s -> %s\n", c.File, c.Line, c.Image, c.From, c.To)
 	}
+	b.WriteString("\n")
 	if d.CI.SourceURL != "" {
-		fmt.Fprintf(&b, "\nSource: %s", d.CI.SourceURL)
+		fmt.Fprintf(&b, "Source: %s\n", d.CI.SourceURL)
 	}
 	if d.CI.PipelineURL != "" {
-		fmt.Fprintf(&b, "\nPipeline: %s", d.CI.PipelineURL)
+		fmt.Fprintf(&b, "Pipeline: %s\n", d.CI.PipelineURL)
 	}
-	return strings.TrimRight(b.String(), "\n") + "\n", nil
+	// The trailer is how a later run knows the branch is bump's to move,
+	// whatever the --message template says.
+	b.WriteString(Trailer + "\n")
+	return b.String(), nil
 }
 
 // splitMessage splits a commit message into headline and body.

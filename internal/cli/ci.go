@@ -106,8 +106,11 @@ func summary(o *bump.Outcome) string {
 			fmt.Fprintf(&b, "| %s:%d | %s | %s | %s |\n", mdEscape(c.File), c.Line, mdEscape(c.Image), mdEscape(c.From), mdEscape(c.To))
 		}
 	}
-	if o.Branch != "" && o.Pushed {
+	switch {
+	case o.Branch != "" && o.Pushed:
 		fmt.Fprintf(&b, "\nPushed `%s` to `%s`.\n", short(o.Commit), mdEscape(o.Branch))
+	case o.Branch != "" && o.UpToDate:
+		fmt.Fprintf(&b, "\nUp to date: `%s` already holds this change at `%s`; nothing pushed.\n", mdEscape(o.Branch), short(o.Commit))
 	}
 	if pr := o.PullRequest; pr != nil {
 		verb := "Updated"

@@ -314,6 +314,6 @@ func sshAuth(c *cli.Context, opts *bump.Options) error {
 // apiCommitter adapts the GitHub client to bump.APICommitter.
 type apiCommitter struct{ gh *github.Client }
 
-func (a apiCommitter) CommitOnBranch(ctx context.Context, branch, baseSHA string, files map[string][]byte, headline, body string) (string, error) {
-	return a.gh.CommitOnBranch(ctx, github.CommitRequest{Branch: branch, BaseSHA: baseSHA, Files: files, Headline: headline, Body: body})
+func (a apiCommitter) CommitOnBranch(ctx context.Context, c bump.APICommit) (string, error) {
+	return a.gh.CommitOnBranch(ctx, github.CommitRequest{Branch: c.Branch, BaseSHA: c.BaseSHA, ExpectedHead: c.ExpectedHead, Files: c.Files, Headline: c.Headline, Body: c.Body})
 }

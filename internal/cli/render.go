@@ -44,11 +44,7 @@ func render(stdout, stderr io.Writer, format string, o *bump.Outcome) error {
 		fmt.Fprintln(stdout, "dry run: nothing written")
 	}
 	if o.Commit != "" {
-		where := "committed " + short(o.Commit) + " on " + o.Branch
-		if o.Pushed {
-			where = "pushed " + short(o.Commit) + " to " + o.Branch
-		}
-		fmt.Fprintln(stdout, where)
+		fmt.Fprintln(stdout, where(o))
 	}
 	if pr := o.PullRequest; pr != nil {
 		verb := "updated"
@@ -58,6 +54,19 @@ func render(stdout, stderr io.Writer, format string, o *bump.Outcome) error {
 		fmt.Fprintf(stdout, "%s %s\n", verb, pr.URL)
 	}
 	return nil
+}
+
+// where says what became of the commit: only a branch that moved is
+// reported as committed or pushed.
+func where(o *bump.Outcome) string {
+	switch {
+	case o.UpToDate:
+		return "up to date: " + o.Branch + " already holds this change at " + short(o.Commit)
+	case o.Pushed:
+		return "pushed " + short(o.Commit) + " to " + o.Branch
+	default:
+		return "committed " + short(o.Commit) + " on " + o.Branch
+	}
 }
 
 func notFound(image string) string {

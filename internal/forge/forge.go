@@ -92,6 +92,9 @@ var (
 	ErrRateLimited  = errors.New("rate limited")
 	ErrUnavailable  = errors.New("forge unavailable")
 	ErrExists       = errors.New("already exists")
+	// ErrConflict means a branch was not where the caller expected (the
+	// lease failed): someone else moved it, and nothing was changed.
+	ErrConflict = errors.New("the branch moved")
 )
 
 // RateLimitError carries when the forge says a retry may succeed.

@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
+
+	"github.com/go-git/go-billy/v5"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -92,21 +97,99 @@ func ValidBranchName(name string) error {
 	return nil
 }
 
-// SetBranch points a local branch at commit (the local --commit mode).
-// When that branch is the one checked out, the index and work tree move
-// with it (see Checkout), so the checkout never shows the commit undone.
-func (r *Repo) SetBranch(branch, commit string) error {
+// BranchUpdate moves a local branch (the local --commit mode).
+type BranchUpdate struct {
+	Branch string
+	Commit string
+	// Expected is where the branch must point now ("" meaning it must not
+	// exist), so nothing moved it since bump looked.
+	Expected string
+	Who      Identity // named in the reflog entry
+	Reason   string   // the reflog message, like git's "commit: subject"
+}
+
+// SetBranch points a local branch at u.Commit, provided it still points at
+// u.Expected, and records the move in the branch's reflog as git does, so
+// `git reflog` shows it and can undo it. When that branch is the one
+// checked out, the index and work tree move with it (see Checkout), so the
+// checkout never shows the commit undone.
+func (r *Repo) SetBranch(u BranchUpdate) error {
+	name := plumbing.NewBranchReferenceName(u.Branch)
+	what := "set branch " + u.Branch
+	cur, exists, err := r.LocalBranch(u.Branch)
+	if err != nil {
+		return err
+	}
+	if cur != u.Expected && (exists || u.Expected != "") {
+		return fmt.Errorf("%s: %w: it is at %s, expected %s", what, ErrRejected, orNone(plumbing.NewHash(cur)), orNone(plumbing.NewHash(u.Expected)))
+	}
+	checkedOut := false
 	if r.local {
 		if head, err := r.repo.Storer.Reference(plumbing.HEAD); err == nil &&
-			head.Type() == plumbing.SymbolicReference && head.Target() == plumbing.NewBranchReferenceName(branch) {
-			return r.Checkout(context.Background(), commit)
+			head.Type() == plumbing.SymbolicReference && head.Target() == name {
+			checkedOut = true
 		}
 	}
-	ref := plumbing.NewHashReference(plumbing.NewBranchReferenceName(branch), plumbing.NewHash(commit))
-	if err := r.repo.Storer.SetReference(ref); err != nil {
-		return fmt.Errorf("set branch %s: %w", branch, err)
+	if checkedOut {
+		if err := r.Checkout(context.Background(), u.Commit); err != nil {
+			return err
+		}
+	} else {
+		ref := plumbing.NewHashReference(name, plumbing.NewHash(u.Commit))
+		var old *plumbing.Reference
+		if exists {
+			old = plumbing.NewHashReference(name, plumbing.NewHash(cur))
+		}
+		if err := r.repo.Storer.CheckAndSetReference(ref, old); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	if !r.local {
+		return nil
+	}
+	entries := []string{name.String()}
+	if checkedOut {
+		entries = append(entries, plumbing.HEAD.String())
+	}
+	for _, ref := range entries {
+		if err := r.appendReflog(ref, cur, u); err != nil {
+			return fmt.Errorf("%s: write reflog: %w", what, err)
+		}
 	}
 	return nil
+}
+
+// appendReflog adds one line to logs/<ref> in the checkout's git directory,
+// in git's format: old new name <email> time zone<TAB>message.
+func (r *Repo) appendReflog(ref, old string, u BranchUpdate) error {
+	st, ok := r.repo.Storer.(interface{ Filesystem() billy.Filesystem })
+	if !ok {
+		return nil
+	}
+	fs := st.Filesystem()
+	p := fs.Join("logs", ref)
+	if err := fs.MkdirAll(path.Dir(p), 0o755); err != nil {
+		return err
+	}
+	f, err := fs.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	if old == "" {
+		old = plumbing.ZeroHash.String()
+	}
+	now := time.Now()
+	line := fmt.Sprintf("%s %s %s <%s> %d %s\t%s\n", old, u.Commit, reflogField(u.Who.Name), reflogField(u.Who.Email), now.Unix(), now.Format("-0700"), reflogField(u.Reason))
+	if _, err := f.Write([]byte(line)); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// reflogField keeps a reflog field on its line and out of the <email> brackets.
+func reflogField(s string) string {
+	return strings.Join(strings.Fields(strings.NewReplacer("<", "", ">", "").Replace(s)), " ")
 }
 
 // Checkout moves the checked-out branch of a local checkout to commit and

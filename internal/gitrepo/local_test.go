@@ -37,7 +37,8 @@ func TestLocalCommitOnCurrentBranch(t *testing.T) {
 	if r.BaseBranch() != "main" || r.BaseCommit() != gittest.Git(t, work, "rev-parse", "HEAD") {
 		t.Fatalf("base = %s@%s", r.BaseBranch(), r.BaseCommit())
 	}
-	commit, err := r.Commit(ctx, gitrepo.CommitRequest{Parent: r.BaseCommit(), Files: map[string][]byte{"apps/api/deploy.yaml": []byte("image: ghcr.io/acme/api:v2\n")}, Message: "api v2", Author: me})
+	base := r.BaseCommit()
+	commit, err := r.Commit(ctx, gitrepo.CommitRequest{Parent: base, Files: map[string][]byte{"apps/api/deploy.yaml": []byte("image: ghcr.io/acme/api:v2\n")}, Message: "api v2", Author: me})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +46,7 @@ func TestLocalCommitOnCurrentBranch(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(work, "notes.txt"), []byte("mine"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.SetBranch("main", commit); err != nil {
+	if err := r.SetBranch(gitrepo.BranchUpdate{Branch: "main", Commit: commit, Expected: base, Who: me, Reason: "commit: api v2"}); err != nil {
 		t.Fatal(err)
 	}
 	if head := gittest.Git(t, work, "rev-parse", "HEAD"); head != commit {
@@ -96,7 +97,7 @@ func TestLocalCommitOtherBranchAndDirtyTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Another branch: the checkout stays as it is.
-	if err := r.SetBranch("bump/readme", commit); err != nil {
+	if err := r.SetBranch(gitrepo.BranchUpdate{Branch: "bump/readme", Commit: commit, Who: me, Reason: "commit: bump"}); err != nil {
 		t.Fatal(err)
 	}
 	// Pushing a new branch from a checkout: "must not exist" is a lease.
@@ -120,7 +121,7 @@ func TestLocalCommitOtherBranchAndDirtyTree(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(work, "README.md"), []byte("my edit\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err = r.SetBranch("main", commit)
+	err = r.SetBranch(gitrepo.BranchUpdate{Branch: "main", Commit: commit, Expected: base, Who: me, Reason: "commit: bump"})
 	if err == nil || !strings.Contains(err.Error(), "uncommitted changes (README.md)") {
 		t.Fatalf("dirty checkout: %v", err)
 	}

@@ -138,3 +138,51 @@ func TestGitHubRefPath(t *testing.T) {
 		}
 	}
 }
+
+// git/update-ref moves a branch as GitHub does: without force only a fast
+// forward, with force anywhere, and never to an object that does not exist.
+func TestGitHubFakeUpdateRef(t *testing.T) {
+	repo := NewBareRepo(t, "main", map[string][]byte{"a": []byte("1")})
+	base, _ := repo.Head("main")
+	g := NewGitHub(t, GitHubOptions{Git: repo})
+	side, err := repo.CommitFiles("main", base, map[string][]byte{"a": []byte("2")}, "side", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.SetBranch("main", base, side); err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.SetBranch("b", side, ""); err != nil {
+		t.Fatal(err)
+	}
+	patch := func(sha string, force bool) int {
+		body, _ := json.Marshal(map[string]any{"sha": sha, "force": force})
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPatch, g.URL()+"/repos/acme/manifests/git/refs/heads/b", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer test-token")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := patch(base, false); code != 422 {
+		t.Errorf("non-fast-forward without force: %d, want 422", code)
+	}
+	if head, _ := repo.Head("b"); head != side {
+		t.Fatal("refused update moved the branch")
+	}
+	if code := patch(strings.Repeat("1", 40), true); code != 422 {
+		t.Errorf("unknown object: %d, want 422", code)
+	}
+	if code := patch(base, true); code != 200 {
+		t.Errorf("forced update: %d, want 200", code)
+	}
+	if head, _ := repo.Head("b"); head != base {
+		t.Error("forced update did not move the branch")
+	}
+	if code := patch(side, false); code != 200 {
+		t.Errorf("fast forward: %d, want 200", code)
+	}
+}

@@ -288,34 +288,34 @@ func (c *Client) EnableAutoMerge(ctx context.Context, pr *forge.PullRequest, met
 
 // CommitRequest is a commit made by GitHub itself (--commit-via-api).
 type CommitRequest struct {
-	Branch   string
-	BaseSHA  string            // the branch is reset to this commit first
-	Files    map[string][]byte // nil content deletes the file
-	Headline string
-	Body     string
+	Branch  string
+	BaseSHA string // the branch is reset to this commit first
+	// ExpectedHead is where the branch must point before the reset ("":
+	// it must not exist). A branch found elsewhere is left alone.
+	ExpectedHead string
+	Files        map[string][]byte // nil content deletes the file
+	Headline     string
+	Body         string
 }
 
 const createCommitQuery = `mutation CreateCommit($input: CreateCommitOnBranchInput!) {
   createCommitOnBranch(input: $input) { commit { oid } }
 }`
 
-// CommitOnBranch points req.Branch at req.BaseSHA (creating it, or force-
-// moving it), then has GitHub commit req.Files on top with expectedHeadOid,
-// so a concurrent push makes it fail rather than be overwritten. Commits made
-// this way are signed by GitHub and show as Verified. Returns the new sha.
+// CommitOnBranch points req.Branch at req.BaseSHA, provided it is where the
+// caller last saw it (req.ExpectedHead), then has GitHub commit req.Files on
+// top with expectedHeadOid, so a concurrent push makes it fail rather than
+// be overwritten. Commits made this way are signed by GitHub and show as
+// Verified. Returns the new sha. A branch that moved is an error wrapping
+// forge.ErrConflict.
+//
+// GitHub's REST API has no compare-and-swap for a forced ref update, so the
+// reset of an existing branch is guarded by reading the ref just before it:
+// the window left is that one round trip, where the git push has none.
 func (c *Client) CommitOnBranch(ctx context.Context, req CommitRequest) (string, error) {
 	action := fmt.Sprintf("commit on branch %s through the API", req.Branch)
-	ref := &gh.Reference{Ref: gh.String("refs/heads/" + req.Branch), Object: &gh.GitObject{SHA: gh.String(req.BaseSHA)}}
-	if _, _, err := c.gh.Git.CreateRef(ctx, c.owner, c.name, ref); err != nil {
-		var er *gh.ErrorResponse
-		// A 422 here means the branch exists already (also after a retried
-		// create that GitHub had applied): move it instead.
-		if !errors.As(err, &er) || er.Response.StatusCode != http.StatusUnprocessableEntity {
-			return "", c.wrap(err, fmt.Sprintf("create branch %s", req.Branch))
-		}
-		if _, _, err := c.gh.Git.UpdateRef(ctx, c.owner, c.name, ref, true); err != nil {
-			return "", c.wrap(err, fmt.Sprintf("reset branch %s to %s", req.Branch, req.BaseSHA))
-		}
+	if err := c.resetBranch(ctx, req); err != nil {
+		return "", err
 	}
 	paths := make([]string, 0, len(req.Files))
 	for p := range req.Files {
@@ -348,6 +348,74 @@ func (c *Client) CommitOnBranch(ctx context.Context, req CommitRequest) (string,
 	return data.CreateCommitOnBranch.Commit.Oid, nil
 }
 
+// resetBranch points req.Branch at req.BaseSHA if it is at req.ExpectedHead.
+func (c *Client) resetBranch(ctx context.Context, req CommitRequest) error {
+	moved := func(at string) error {
+		expected := req.ExpectedHead
+		if expected == "" {
+			expected = "no branch"
+		}
+		return fmt.Errorf("reset branch %s: %w: it is at %s, expected %s", req.Branch, forge.ErrConflict, at, expected)
+	}
+	ref := &gh.Reference{Ref: gh.String("refs/heads/" + req.Branch), Object: &gh.GitObject{SHA: gh.String(req.BaseSHA)}}
+	if req.ExpectedHead == "" {
+		_, _, err := c.gh.Git.CreateRef(ctx, c.owner, c.name, ref)
+		var er *gh.ErrorResponse
+		if err == nil || !errors.As(err, &er) || er.Response.StatusCode != http.StatusUnprocessableEntity {
+			return c.wrapIf(err, fmt.Sprintf("create branch %s", req.Branch))
+		}
+		// A 422: the branch exists. Fine only if a retried create of ours
+		// made it; anything else was put there by someone else.
+		cur, herr := c.branchHead(ctx, req.Branch)
+		switch {
+		case herr != nil:
+			return herr
+		case cur == "":
+			// GitHub's 422 for a base it does not know.
+			return c.wrap(err, fmt.Sprintf("create branch %s", req.Branch))
+		case cur != req.BaseSHA:
+			return moved(cur)
+		}
+		return nil
+	}
+	cur, err := c.branchHead(ctx, req.Branch)
+	if err != nil {
+		return err
+	}
+	if cur == req.BaseSHA {
+		return nil // a previous attempt reset it already
+	}
+	if cur != req.ExpectedHead {
+		if cur == "" {
+			cur = "no branch"
+		}
+		return moved(cur)
+	}
+	if _, _, err := c.gh.Git.UpdateRef(ctx, c.owner, c.name, ref, true); err != nil {
+		return c.wrap(err, fmt.Sprintf("reset branch %s to %s", req.Branch, req.BaseSHA))
+	}
+	return nil
+}
+
+// branchHead is where a branch points now; "" when it does not exist.
+func (c *Client) branchHead(ctx context.Context, branch string) (string, error) {
+	ref, resp, err := c.gh.Git.GetRef(ctx, c.owner, c.name, "refs/heads/"+branch)
+	if resp != nil && resp.StatusCode == http.StatusNotFound {
+		return "", nil
+	}
+	if err != nil {
+		return "", c.wrap(err, fmt.Sprintf("read branch %s", branch))
+	}
+	return ref.GetObject().GetSHA(), nil
+}
+
+func (c *Client) wrapIf(err error, action string) error {
+	if err == nil {
+		return nil
+	}
+	return c.wrap(err, action)
+}
+
 type graphqlError struct {
 	Type    string `json:"type"`
 	Message string `json:"message"`
@@ -374,6 +442,9 @@ func (c *Client) graphql(ctx context.Context, action, query string, vars map[str
 			sentinel = forge.ErrNotFound
 		case "FORBIDDEN", "INSUFFICIENT_SCOPES":
 			sentinel = forge.ErrForbidden
+		case "STALE_DATA":
+			// createCommitOnBranch's expectedHeadOid did not match.
+			sentinel = forge.ErrConflict
 		case "RATE_LIMITED":
 			return fmt.Errorf("%s: %w", action, &forge.RateLimitError{Message: forge.OneLine(resp.Errors[0].Message)})
 		}

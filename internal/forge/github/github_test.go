@@ -359,6 +359,7 @@ func TestCommitOnBranch(t *testing.T) {
 	// and the new commit replaces the old one.
 	fake.ResetCalls()
 	req.Files = map[string][]byte{"app/deploy.yaml": []byte("image: api:v3\n")}
+	req.ExpectedHead = sha
 	sha2, err := c.CommitOnBranch(t.Context(), req)
 	if err != nil {
 		t.Fatalf("second CommitOnBranch: %v", err)
@@ -385,6 +386,92 @@ func TestCommitOnBranchStaleHead(t *testing.T) {
 	}
 	if _, err := c.CommitOnBranch(t.Context(), github.CommitRequest{Branch: "b", BaseSHA: base, Headline: "h", Files: map[string][]byte{"a": []byte("2")}}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The reset of the head branch holds a lease like the git push: a branch
+// that is not where bump last saw it (someone pushed, or it appeared) is
+// left as it is, with forge.ErrConflict.
+func TestCommitOnBranchLease(t *testing.T) {
+	repo := forgetest.NewBareRepo(t, "main", map[string][]byte{"a": []byte("1")})
+	base, _ := repo.Head("main")
+	fake, c, _ := setup(t, forgetest.GitHubOptions{Git: repo}, "acme/manifests")
+	req := github.CommitRequest{Branch: "bump/a", BaseSHA: base, Headline: "bump a", Files: map[string][]byte{"a": []byte("2")}}
+	ours, err := c.CommitOnBranch(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Someone else commits on top of bump's commit.
+	theirs, err := repo.CommitFiles("bump/a", ours, map[string][]byte{"mine": []byte("x")}, "my fix", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A run that last saw the branch at ours must not reset it.
+	req.ExpectedHead = ours
+	req.Files = map[string][]byte{"a": []byte("3")}
+	fake.ResetCalls()
+	if _, err := c.CommitOnBranch(t.Context(), req); !errors.Is(err, forge.ErrConflict) || !strings.Contains(err.Error(), theirs[:12]) {
+		t.Fatalf("branch moved since: %v, want ErrConflict naming %s", err, theirs[:12])
+	}
+	if head, _ := repo.Head("bump/a"); head != theirs {
+		t.Fatalf("the branch was moved from their commit to %s", head)
+	}
+	if calls := fake.Calls(); calls["git/update-ref"] != 0 || calls["graphql/createCommitOnBranch"] != 0 {
+		t.Errorf("calls after the refusal: %v", calls)
+	}
+	// A run that saw no branch must not take over one that appeared.
+	req.Branch, req.ExpectedHead = "bump/b", ""
+	if _, err := repo.CommitFiles("main", base, map[string][]byte{"b": []byte("1")}, "main moves", ""); err != nil {
+		t.Fatal(err)
+	}
+	main, _ := repo.Head("main")
+	if err := repo.SetBranch("bump/b", main, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CommitOnBranch(t.Context(), req); !errors.Is(err, forge.ErrConflict) {
+		t.Fatalf("branch appeared since: %v, want ErrConflict", err)
+	}
+	if head, _ := repo.Head("bump/b"); head != main {
+		t.Fatal("the branch that appeared was moved")
+	}
+}
+
+// racingRepo lets another push land right after the fake resets a branch,
+// before createCommitOnBranch runs.
+type racingRepo struct {
+	*forgetest.BareRepo
+	theirs string
+}
+
+func (r *racingRepo) SetBranch(branch, sha, old string) error {
+	if err := r.BareRepo.SetBranch(branch, sha, old); err != nil {
+		return err
+	}
+	var err error
+	r.theirs, err = r.CommitFiles(branch, sha, map[string][]byte{"theirs": []byte("x")}, "theirs", "")
+	return err
+}
+
+// GitHub's own lease, expectedHeadOid, turns a push that lands between the
+// reset and the commit into forge.ErrConflict; their commit stays.
+func TestCommitOnBranchStaleExpectedHead(t *testing.T) {
+	bare := forgetest.NewBareRepo(t, "main", map[string][]byte{"a": []byte("1")})
+	base, _ := bare.Head("main")
+	repo := &racingRepo{BareRepo: bare}
+	_, c, _ := setup(t, forgetest.GitHubOptions{Git: repo}, "acme/manifests")
+	if err := bare.SetBranch("bump/a", base, ""); err != nil {
+		t.Fatal(err)
+	}
+	old, err := bare.CommitFiles("bump/a", base, map[string][]byte{"a": []byte("2")}, "bump a\n\nBumped-by: bump", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.CommitOnBranch(t.Context(), github.CommitRequest{Branch: "bump/a", BaseSHA: base, ExpectedHead: old, Headline: "bump a", Files: map[string][]byte{"a": []byte("3")}})
+	if !errors.Is(err, forge.ErrConflict) {
+		t.Fatalf("push between reset and commit: %v, want ErrConflict", err)
+	}
+	if head, _ := bare.Head("bump/a"); head != repo.theirs || head == "" {
+		t.Errorf("branch at %s, want their commit %s", head, repo.theirs)
 	}
 }
 
