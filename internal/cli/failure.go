@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -52,9 +53,31 @@ func errorFormats(flags []cli.Flag, args []string, getenv func(string) string) f
 // so far, if any, with the error and the exit status, so that a pipeline
 // reading stdout with jq always gets one object.
 type failedRun struct {
-	*bump.Outcome
-	Error    string `json:"error"`
-	ExitCode int    `json:"exit_code"`
+	Outcome  *bump.Outcome
+	Error    string
+	ExitCode int
+}
+
+// MarshalJSON writes the outcome's own fields (through its MarshalJSON)
+// followed by error and exit_code, as one flat object. Embedding the
+// outcome would promote its MarshalJSON and drop the error fields.
+func (f failedRun) MarshalJSON() ([]byte, error) {
+	tail, err := json.Marshal(struct {
+		Error    string `json:"error"`
+		ExitCode int    `json:"exit_code"`
+	}{f.Error, f.ExitCode})
+	if err != nil || f.Outcome == nil {
+		return tail, err
+	}
+	head, err := json.Marshal(f.Outcome)
+	if err != nil {
+		return nil, err
+	}
+	head = bytes.TrimSuffix(bytes.TrimSpace(head), []byte("}"))
+	if len(bytes.TrimSpace(head)) > 1 { // not an empty object
+		head = append(head, ',')
+	}
+	return append(head, tail[1:]...), nil
 }
 
 // reportError says why the run failed, once: on stderr as one line, or
