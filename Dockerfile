@@ -30,7 +30,7 @@ LABEL org.opencontainers.image.title="bump" \
       org.opencontainers.image.description="Move container image tags in GitOps manifests, as a pull request (with a shell)" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${COMMIT}" \
-      org.opencontainers.image.source="https://github.com/OWNER/bump"
+      org.opencontainers.image.source="https://github.com/bump-gitops/bump"
 COPY --from=build /out/bump /usr/local/bin/bump
 COPY --from=build /out/bump /bump
 USER nonroot:nonroot
@@ -44,7 +44,7 @@ LABEL org.opencontainers.image.title="bump" \
       org.opencontainers.image.description="Move container image tags in GitOps manifests, as a pull request" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${COMMIT}" \
-      org.opencontainers.image.source="https://github.com/OWNER/bump"
+      org.opencontainers.image.source="https://github.com/bump-gitops/bump"
 COPY --from=build /out/bump /bump
 USER nonroot:nonroot
 ENTRYPOINT ["/bump"]
