@@ -36,8 +36,8 @@ serve_release() {
 	cp "$dist/$sums" "$dist"/bump_"$version"_*.tar.gz "$dist"/bump_"$version"_*.zip "$work/www/$tag/"
 	python3 -u -m http.server --bind 127.0.0.1 --directory "$work/www" 0 >"$work/http.log" 2>&1 &
 	server_pid=$!
-	local port= i
-	for i in $(seq 1 100); do # at most 10 s
+	local port='' _
+	for _ in $(seq 1 100); do # at most 10 s
 		port=$(sed -n 's/.*port \([0-9][0-9]*\).*/\1/p' "$work/http.log" | head -n 1)
 		[ -n "$port" ] && break
 		sleep 0.1
@@ -136,6 +136,8 @@ report:
     - if: \$CI_COMMIT_TAG
     - if: \$CI_COMMIT_BRANCH == \$CI_DEFAULT_BRANCH
   script:
+    - echo "pipeline tag=[\$CI_COMMIT_TAG] branch=[\$CI_COMMIT_BRANCH]"
+    - bump --version | grep -F "bump $tag "
     - echo "changed=\$BUMP_CHANGED branch=\$BUMP_HEAD_BRANCH commit=\$BUMP_COMMIT_SHA"
     - test "\$BUMP_CHANGED" = true
     - test "\$BUMP_HEAD_BRANCH" = bump/api
@@ -152,11 +154,15 @@ EOF
 	for run in tag branch; do
 		git --git-dir="$work/manifests.git" branch -D bump/api >/dev/null 2>&1 || true
 		local extra=()
-		if [ "$run" = tag ]; then extra=(--variable CI_COMMIT_TAG=v1.2.3); fi
+		if [ "$run" = tag ]; then extra=(--variable CI_COMMIT_TAG=v1.2.3 --variable CI_COMMIT_BRANCH=); fi
 		(cd "$work/app" && PATH="$work/bin:$PATH" "$tool" --force-shell-executor --no-color \
 			--variable CI_REGISTRY_IMAGE=ghcr.io/acme/api --variable CI_DEFAULT_BRANCH=main \
 			"${extra[@]}" 2>&1) | tee "$work/gitlab-$run.log"
-		grep -q "report.*Job succeeded\|report .*successful\|PASS  *report" "$work/gitlab-$run.log" ||
+		local want="pipeline tag=[] branch=[main]"
+		if [ "$run" = tag ]; then want="pipeline tag=[v1.2.3] branch=[]"; fi
+		grep -qF "report > $want" "$work/gitlab-$run.log" ||
+			{ echo "gitlab-ci-local ($run pipeline): want \"$want\""; exit 1; }
+		grep -q "PASS  *report" "$work/gitlab-$run.log" ||
 			{ echo "gitlab-ci-local ($run pipeline): the report job did not succeed"; exit 1; }
 		git --git-dir="$work/manifests.git" show bump/api -- apps/api/deployment.yaml | grep -q "ghcr.io/acme/api:$sha" ||
 			{ echo "gitlab-ci-local ($run pipeline): bump/api does not move the image to $sha"; exit 1; }
