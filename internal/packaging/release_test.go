@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -45,15 +46,7 @@ func snapshotRelease(t *testing.T) release {
 		return distRelease(t, dist)
 	}
 	tag := "v0.0.1-test"
-	bin := filepath.Join(t.TempDir(), "bump")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags",
-		"-X github.com/bump-gitops/bump/internal/cli.version="+tag, "-o", bin, "./cmd/bump")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOTOOLCHAIN=local")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	exe, err := os.ReadFile(bin)
+	exe, err := buildOnce()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +59,26 @@ func snapshotRelease(t *testing.T) release {
 	}
 	r.assets["bump_0.0.1-test_checksums.txt"] = []byte(sums.String())
 	return r
+}
+
+// buildOnce builds bump once for every test of the package that needs it.
+var buildOnce = sync.OnceValues(func() ([]byte, error) { return build("v0.0.1-test") })
+
+func build(tag string) ([]byte, error) {
+	dir, err := os.MkdirTemp("", "bump-packaging")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "bump")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags",
+		"-X github.com/bump-gitops/bump/internal/cli.version="+tag, "-o", bin, "./cmd/bump")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOTOOLCHAIN=local")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build: %w\n%s", err, out)
+	}
+	return os.ReadFile(bin)
 }
 
 // distRelease reads a goreleaser dist directory: its checksums file names
