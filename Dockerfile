@@ -10,10 +10,15 @@
 # The `go build` line below is the reference build command: .ci/run builds
 # the binary it measures with the same flags (internal/cli's tests compare).
 
+# The build stage runs on the build machine's platform and cross-compiles
+# for the target's, so a multi-arch build needs no emulation.
+
 # build compiles the static binary; CGO off so it needs no libc.
-FROM golang:1.26-bookworm AS build
+FROM --platform=$BUILDPLATFORM golang:1.26-bookworm AS build
 WORKDIR /src
-ENV CGO_ENABLED=0 GOTOOLCHAIN=local
+ARG TARGETOS
+ARG TARGETARCH
+ENV CGO_ENABLED=0 GOTOOLCHAIN=local GOOS=$TARGETOS GOARCH=$TARGETARCH
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
@@ -30,7 +35,7 @@ LABEL org.opencontainers.image.title="bump" \
       org.opencontainers.image.description="Move container image tags in GitOps manifests, as a pull request (with a shell)" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${COMMIT}" \
-      org.opencontainers.image.source="https://github.com/OWNER/bump"
+      org.opencontainers.image.source="https://github.com/bump-gitops/bump"
 COPY --from=build /out/bump /usr/local/bin/bump
 COPY --from=build /out/bump /bump
 USER nonroot:nonroot
@@ -44,7 +49,7 @@ LABEL org.opencontainers.image.title="bump" \
       org.opencontainers.image.description="Move container image tags in GitOps manifests, as a pull request" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${COMMIT}" \
-      org.opencontainers.image.source="https://github.com/OWNER/bump"
+      org.opencontainers.image.source="https://github.com/bump-gitops/bump"
 COPY --from=build /out/bump /bump
 USER nonroot:nonroot
 ENTRYPOINT ["/bump"]
