@@ -48,7 +48,24 @@ func (p *planner) kustomizeEntry(entry *yaml.Node) {
 	if tagNode != nil {
 		line = tagNode.Line
 	}
-	at := &yaml.Node{Line: line}
+	if p.foundAt(line, t, oldTag, oldDigest) {
+		return
+	}
+	p.setKustomize(entry, t, tags, digests, &yaml.Node{Line: line})
+}
+
+// setKustomize plans the edits that bring a kustomize images entry to t's
+// version; at is where a change or skip is reported.
+func (p *planner) setKustomize(entry *yaml.Node, t *target, tags, digests []pair, at *yaml.Node) {
+	var tagNode, digestNode *yaml.Node
+	if len(tags) > 0 {
+		tagNode = tags[len(tags)-1].v
+	}
+	if len(digests) > 0 {
+		digestNode = digests[len(digests)-1].v
+	}
+	oldTag, _ := scalar(tagNode)
+	oldDigest, _ := scalar(digestNode)
 	r := t.ref
 	newTag, newDigest := oldTag, oldDigest
 	if r.Tag != "" {
