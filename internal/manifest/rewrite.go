@@ -328,7 +328,7 @@ func (e *engine) read(fsys fs.FS, name string, buf []byte) ([]byte, fs.FileMode,
 	}
 	defer f.Close()
 	limit := e.opts.maxFileSize()
-	tooLarge := &Skip{File: name, Reason: fmt.Sprintf("file larger than %d bytes", limit)}
+	tooLarge := func() *Skip { return &Skip{File: name, Reason: fmt.Sprintf("file larger than %d bytes", limit)} }
 	// The size from Stat skips a large file before reading a byte of it
 	// (in a git tree, before inflating a blob that may be a zip bomb);
 	// the limit is still enforced on what is read.
@@ -337,7 +337,7 @@ func (e *engine) read(fsys fs.FS, name string, buf []byte) ([]byte, fs.FileMode,
 		return nil, 0, nil, fmt.Errorf("stat %s: %w", name, err)
 	}
 	if st.Size() > limit {
-		return nil, 0, tooLarge, nil
+		return nil, 0, tooLarge(), nil
 	}
 	if cap(buf) == 0 {
 		buf = make([]byte, 0, 16<<10)
@@ -348,7 +348,7 @@ func (e *engine) read(fsys fs.FS, name string, buf []byte) ([]byte, fs.FileMode,
 		return nil, 0, nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	if n > limit {
-		return b.Bytes(), 0, tooLarge, nil
+		return b.Bytes(), 0, tooLarge(), nil
 	}
 	return b.Bytes(), st.Mode().Perm(), nil, nil
 }
