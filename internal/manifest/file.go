@@ -54,7 +54,7 @@ func newEngine(opts Options) (*engine, error) {
 // path cannot hold one; this screen keeps unrelated files from being parsed.
 func (e *engine) mentions(data []byte) bool {
 	if e.every {
-		return true
+		return mentionsAny(data)
 	}
 	for _, t := range e.targets {
 		if bytes.Contains(data, t.token) {
@@ -71,7 +71,10 @@ func (e *engine) mentions(data []byte) bool {
 // reads names.
 func (e *engine) referenced(data []byte) *target {
 	if e.every {
-		return &anyImage
+		if mentionsAny(data) {
+			return &anyImage
+		}
+		return nil
 	}
 	for i := range e.targets {
 		if refersTo(data, &e.targets[i]) {
@@ -79,6 +82,15 @@ func (e *engine) referenced(data []byte) *target {
 		}
 	}
 	return nil
+}
+
+// mentionsAny is the screen of a Find for every image: each rule reads a
+// key or comment that holds one of these words ("image" in image and
+// images, a Helm map's repository, a "# bump:" marker), as written in
+// the file or in a literal block it embeds.
+func mentionsAny(data []byte) bool {
+	return bytes.Contains(data, []byte("image")) || bytes.Contains(data, []byte("repository")) ||
+		bytes.Contains(data, []byte("bump:"))
 }
 
 // anyImage is what a file refers to when a Find looks for every image:

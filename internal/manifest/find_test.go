@@ -110,6 +110,10 @@ func TestFind(t *testing.T) {
 		images: []string{"ghcr.io/acme/api"},
 		want:   "error: a.yaml:2: parse yaml: mapping values are not allowed in this context (--skip-invalid skips it and rewrites the rest)\n",
 	}, {
+		name:  "every image: malformed YAML with no image key is none of its business",
+		files: map[string]string{"a.yaml": "a: [\n", "b.yaml": "image: nginx:1\n  bad: [\n"},
+		want:  "error: b.yaml:2: parse yaml: mapping values are not allowed in this context (--skip-invalid skips it and rewrites the rest)\n",
+	}, {
 		name:  "every image: a template is skipped, not parsed",
 		files: map[string]string{"chart/templates/d.yaml": "image: {{ .Values.image }}\n"},
 		want:  "skip chart/templates/d.yaml:0 : template file\n",
