@@ -119,3 +119,45 @@ func BenchmarkRewriteAllHit(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFind scans the trees of BenchmarkRewriteTree read-only: for
+// the one image (the screen skips 99% of the files unparsed, as in a
+// rewrite) and for every image (each file is parsed).
+//
+//	go test ./internal/manifest -run '^$' -bench 'Find|RewriteTree' -benchmem -benchtime 10x
+func BenchmarkFind(b *testing.B) {
+	const image = "ghcr.io/acme/api"
+	ref, err := imageref.Parse(image + ":v1.2.3")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, n := range []int{2000, 20000} {
+		dir := b.TempDir()
+		tree, err := manifesttest.Generate(dir, n, 100, image)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fsys := os.DirFS(dir)
+		for _, mode := range []struct {
+			name   string
+			images []imageref.Ref
+		}{{"image", []imageref.Ref{ref}}, {"every", nil}} {
+			b.Run(fmt.Sprintf("files=%d/%s", n, mode.name), func(b *testing.B) {
+				var peak uint64
+				for b.Loop() {
+					p := peakHeap(func() {
+						f, err := Find(context.Background(), fsys, FindOptions{Images: mode.images})
+						if err != nil {
+							b.Fatal(err)
+						}
+						if len(f.Versions(image)) == 0 || len(f.References) < tree.Hits {
+							b.Fatalf("%d references, want at least %d", len(f.References), tree.Hits)
+						}
+					})
+					peak = max(peak, p)
+				}
+				b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+			})
+		}
+	}
+}

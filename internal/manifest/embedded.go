@@ -82,6 +82,10 @@ func (p *planner) embedded(n *yaml.Node) {
 		c.Line += header
 		p.changes = append(p.changes, c)
 	}
+	for _, r := range sub.refs {
+		r.Line += header
+		p.refs = append(p.refs, r)
+	}
 	for _, s := range sub.skips {
 		if s.Line > 0 {
 			s.Line += header

@@ -31,6 +31,8 @@ type target struct {
 type engine struct {
 	opts    Options
 	targets []target
+	find    bool // record the references found instead of planning edits
+	every   bool // find: no targets, every reference the rules recognise counts
 }
 
 func newEngine(opts Options) (*engine, error) {
@@ -51,6 +53,9 @@ func newEngine(opts Options) (*engine, error) {
 // Every spelling of a repository contains its path, so a file without any
 // path cannot hold one; this screen keeps unrelated files from being parsed.
 func (e *engine) mentions(data []byte) bool {
+	if e.every {
+		return mentionsAny(data)
+	}
 	for _, t := range e.targets {
 		if bytes.Contains(data, t.token) {
 			return true
@@ -65,6 +70,12 @@ func (e *engine) mentions(data []byte) bool {
 // of ghcr.io/acme/api-worker, not in a "#" comment), the way matching
 // reads names.
 func (e *engine) referenced(data []byte) *target {
+	if e.every {
+		if mentionsAny(data) {
+			return &anyImage
+		}
+		return nil
+	}
 	for i := range e.targets {
 		if refersTo(data, &e.targets[i]) {
 			return &e.targets[i]
@@ -72,6 +83,19 @@ func (e *engine) referenced(data []byte) *target {
 	}
 	return nil
 }
+
+// mentionsAny is the screen of a Find for every image: each rule reads a
+// key or comment that holds one of these words ("image" in image and
+// images, a Helm map's repository, a "# bump:" marker), as written in
+// the file or in a literal block it embeds.
+func mentionsAny(data []byte) bool {
+	return bytes.Contains(data, []byte("image")) || bytes.Contains(data, []byte("repository")) ||
+		bytes.Contains(data, []byte("bump:"))
+}
+
+// anyImage is what a file refers to when a Find looks for every image:
+// no name, and no flag in found.
+var anyImage = target{index: -1}
 
 func refersTo(data []byte, t *target) bool {
 	for off := 0; off < len(data); {
@@ -198,70 +222,83 @@ func RewriteBytes(name string, data []byte, opts Options) ([]byte, []Change, []S
 // file rewrites one file. found, when not nil, has one flag per target,
 // set for each target a reference in the file names.
 func (e *engine) file(name string, data []byte, found []bool) ([]byte, []Change, []Skip, error) {
-	out, _, changes, skips, err := e.rewrite(name, data, found)
-	return out, changes, skips, err
+	out, _, err := e.plan(name, data, found)
+	return out.file.Data, out.changes, out.skips, err
 }
 
 // rewrite is file that also returns the applied edits, for tests.
 func (e *engine) rewrite(name string, data []byte, found []bool) ([]byte, []edit, []Change, []Skip, error) {
+	out, edits, err := e.plan(name, data, found)
+	return out.file.Data, edits, out.changes, out.skips, err
+}
+
+// plan reads one file: its references (Find), or its new content (in
+// out.file.Data, nil when nothing changes) with the edits that make it.
+func (e *engine) plan(name string, data []byte, found []bool) (fileOutcome, []edit, error) {
 	if bytes.IndexByte(data, 0) >= 0 {
-		return nil, nil, nil, []Skip{{File: name, Reason: "binary file (NUL byte)"}}, nil
+		return fileOutcome{skips: []Skip{{File: name, Reason: "binary file (NUL byte)"}}}, nil, nil
 	}
 	if !e.mentions(data) {
-		return nil, nil, nil, nil, nil
+		return fileOutcome{}, nil, nil
 	}
 	if isTemplatePath(name) && bytes.Contains(data, []byte("{{")) {
 		t := e.referenced(data)
 		if t == nil {
-			return nil, nil, nil, nil, nil
+			return fileOutcome{}, nil, nil
 		}
-		return nil, nil, nil, []Skip{{File: name, Image: t.image, Reason: "template file"}}, nil
-	}
-	invalid := func(err *ParseError) ([]byte, []edit, []Change, []Skip, error) {
-		t := e.referenced(data)
-		if t == nil {
-			return nil, nil, nil, nil, nil // the image is not in it: none of bump's business
-		}
-		if found != nil {
-			found[t.index] = true // it is there, only left alone: not a typo
-		}
-		if bytes.Contains(data, []byte("{{")) {
-			// Not YAML until a template engine runs; not ours to judge.
-			return nil, nil, nil, []Skip{{File: name, Line: err.Line, Image: t.image, Reason: "template file"}}, nil
-		}
-		if e.opts.SkipInvalid {
-			return nil, nil, nil, []Skip{{File: name, Line: err.Line, Image: t.image, Reason: "invalid yaml: " + err.Msg}}, nil
-		}
-		return nil, nil, nil, nil, err
+		return fileOutcome{skips: []Skip{{File: name, Image: t.image, Reason: "template file"}}}, nil, nil
 	}
 	if !utf8.Valid(data) {
-		return invalid(&ParseError{File: name, Line: invalidUTF8Line(data), Msg: "invalid UTF-8"})
+		return e.invalid(data, found, &ParseError{File: name, Line: invalidUTF8Line(data), Msg: "invalid UTF-8"})
 	}
 	docs, perr := parseFile(name, data)
 	if perr != nil {
-		return invalid(perr)
+		return e.invalid(data, found, perr)
 	}
 	p := &planner{e: e, name: name, src: newSource(data), claimed: map[*yaml.Node]bool{}, kustomization: isKustomization(name), found: found}
 	for _, d := range docs {
 		p.document(d)
 	}
-	if r := repeatedKey(docs); r != nil && p.matched {
+	if r := repeatedKey(docs); r != nil && p.matched && !e.find {
 		p.warn(&yaml.Node{Line: r.line}, nil, r.reason())
 	}
 	p.edits = mergeDeletions(p.edits)
+	res := fileOutcome{changes: p.changes, refs: p.refs, skips: p.skips}
 	if len(p.edits) == 0 {
-		return nil, nil, p.changes, p.skips, nil
+		return res, nil, nil
 	}
 	out, err := splice(data, p.edits)
 	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("%s: %w", name, err)
+		return fileOutcome{}, nil, fmt.Errorf("%s: %w", name, err)
 	}
 	// A rewrite that breaks the file is a bug; refuse it rather than write it.
 	if _, err := parse(name, out); err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("%s: rewrite would produce invalid yaml (%v); please report this file", name, err)
+		return fileOutcome{}, nil, fmt.Errorf("%s: rewrite would produce invalid yaml (%v); please report this file", name, err)
 	}
-	slices.SortStableFunc(p.changes, func(a, b Change) int { return a.Line - b.Line })
-	return out, p.edits, p.changes, p.skips, nil
+	slices.SortStableFunc(res.changes, func(a, b Change) int { return a.Line - b.Line })
+	res.file = File{Path: name, Data: out}
+	return res, p.edits, nil
+}
+
+// invalid handles a file that does not parse: none of bump's business
+// unless it refers to an image, then a skip or the parse error.
+func (e *engine) invalid(data []byte, found []bool, err *ParseError) (fileOutcome, []edit, error) {
+	t := e.referenced(data)
+	if t == nil {
+		return fileOutcome{}, nil, nil // the image is not in it: none of bump's business
+	}
+	if found != nil && t.index >= 0 {
+		found[t.index] = true // it is there, only left alone: not a typo
+	}
+	name := err.File
+	if bytes.Contains(data, []byte("{{")) {
+		// Not YAML until a template engine runs; not ours to judge.
+		return fileOutcome{skips: []Skip{{File: name, Line: err.Line, Image: t.image, Reason: "template file"}}}, nil, nil
+	}
+	if e.opts.SkipInvalid {
+		return fileOutcome{skips: []Skip{{File: name, Line: err.Line, Image: t.image, Reason: "invalid yaml: " + err.Msg}}}, nil, nil
+	}
+	return fileOutcome{}, nil, err
 }
 
 func invalidUTF8Line(data []byte) int {

@@ -201,26 +201,7 @@ func runGolden(t *testing.T, file string) {
 	if len(c.opts.Images) == 0 {
 		t.Fatal("case has no --image in args")
 	}
-	dir := t.TempDir()
-	for name, data := range c.inputs {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, l := range c.symlinks {
-		p := filepath.Join(dir, filepath.FromSlash(l[0]))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(l[1], p); err != nil {
-			t.Fatal(err)
-		}
-	}
-
+	dir := writeTree(t, c)
 	res, err := Rewrite(context.Background(), os.DirFS(dir), c.opts)
 	got := renderResult(res, err)
 
@@ -238,26 +219,7 @@ func runGolden(t *testing.T, file string) {
 		}
 		return
 	}
-	gotFiles := map[string][]byte{}
-	for _, f := range res.Files {
-		gotFiles[f.Path] = f.Data
-		want, ok := c.want[f.Path]
-		if !ok {
-			t.Errorf("%s changed but the case expects it unchanged:\n%s", f.Path, f.Data)
-			continue
-		}
-		if !bytes.Equal(f.Data, want) {
-			t.Errorf("%s differs\n--- got\n%q\n--- want\n%q", f.Path, f.Data, want)
-		}
-		if f.Mode != 0o644 {
-			t.Errorf("%s: mode %v, want 0644", f.Path, f.Mode)
-		}
-	}
-	for p := range c.want {
-		if _, ok := gotFiles[p]; !ok {
-			t.Errorf("%s: expected a change, got none", p)
-		}
-	}
+	checkFiles(t, c, res.Files)
 
 	// Writing the result must produce exactly the expected tree, and a second
 	// run over it must find nothing left to do.
@@ -283,6 +245,56 @@ func runGolden(t *testing.T, file string) {
 	}
 	if len(again.Changes) > 0 || len(again.Files) > 0 {
 		t.Errorf("second run is not a no-op:\n%s", renderResult(again, nil))
+	}
+}
+
+// writeTree writes a case's input files and symlinks to a new directory.
+func writeTree(t *testing.T, c goldenCase) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range c.inputs {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range c.symlinks {
+		p := filepath.Join(dir, filepath.FromSlash(l[0]))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(l[1], p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// checkFiles compares the changed files with the case's want/ files.
+func checkFiles(t *testing.T, c goldenCase, files []File) {
+	t.Helper()
+	gotFiles := map[string][]byte{}
+	for _, f := range files {
+		gotFiles[f.Path] = f.Data
+		want, ok := c.want[f.Path]
+		if !ok {
+			t.Errorf("%s changed but the case expects it unchanged:\n%s", f.Path, f.Data)
+			continue
+		}
+		if !bytes.Equal(f.Data, want) {
+			t.Errorf("%s differs\n--- got\n%q\n--- want\n%q", f.Path, f.Data, want)
+		}
+		if f.Mode != 0o644 {
+			t.Errorf("%s: mode %v, want 0644", f.Path, f.Mode)
+		}
+	}
+	for p := range c.want {
+		if _, ok := gotFiles[p]; !ok {
+			t.Errorf("%s: expected a change, got none", p)
+		}
 	}
 }
 

@@ -32,13 +32,7 @@ func (p *planner) kustomizeEntry(entry *yaml.Node) {
 	}
 	// A repeated newTag or digest has every copy set (or removed).
 	tags, digests := lookupAll(entry, "newTag"), lookupAll(entry, "digest")
-	var tagNode, digestNode *yaml.Node
-	if len(tags) > 0 {
-		tagNode = tags[len(tags)-1].v
-	}
-	if len(digests) > 0 {
-		digestNode = digests[len(digests)-1].v
-	}
+	tagNode, digestNode := lastValue(tags), lastValue(digests)
 	oldTag, _ := scalar(tagNode)
 	oldDigest, _ := scalar(digestNode)
 	for _, pr := range slices.Concat(lookupAll(entry, "name"), lookupAll(entry, "newName"), tags, digests) {
@@ -48,7 +42,18 @@ func (p *planner) kustomizeEntry(entry *yaml.Node) {
 	if tagNode != nil {
 		line = tagNode.Line
 	}
-	at := &yaml.Node{Line: line}
+	if p.foundAt(line, t, oldTag, oldDigest) {
+		return
+	}
+	p.setKustomize(entry, t, tags, digests, &yaml.Node{Line: line})
+}
+
+// setKustomize plans the edits that bring a kustomize images entry to t's
+// version; at is where a change or skip is reported.
+func (p *planner) setKustomize(entry *yaml.Node, t *target, tags, digests []pair, at *yaml.Node) {
+	tagNode, digestNode := lastValue(tags), lastValue(digests)
+	oldTag, _ := scalar(tagNode)
+	oldDigest, _ := scalar(digestNode)
 	r := t.ref
 	newTag, newDigest := oldTag, oldDigest
 	if r.Tag != "" {
@@ -105,6 +110,14 @@ func (p *planner) kustomizeEntry(entry *yaml.Node) {
 		return
 	}
 	p.change(at, t, imageref.JoinVersion(oldTag, oldDigest), imageref.JoinVersion(newTag, newDigest))
+}
+
+// lastValue is the value of the last pair, the copy a reader keeps, or nil.
+func lastValue(pairs []pair) *yaml.Node {
+	if len(pairs) == 0 {
+		return nil
+	}
+	return pairs[len(pairs)-1].v
 }
 
 // scalarText is how a new value is written when bump adds the key.

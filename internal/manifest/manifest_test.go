@@ -30,9 +30,9 @@ func apiOpts(t testing.TB) Options {
 	return Options{Images: []imageref.Ref{mustRef(t, "ghcr.io/acme/api:v1.2.3")}}
 }
 
-// Hostile inputs must end quickly with a clear skip or error, never hang or
-// expand. Each runs under a deadline so a regression fails instead of hanging.
-func TestHostileInput(t *testing.T) {
+// laughsYAML is a billion laughs: aliases of aliases, 9^21 strings if
+// expanded.
+func laughsYAML() string {
 	laughs := "a: &a [\"ghcr.io/acme/api:v1.2.2\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
 	prev := "a"
 	for i, c := range "bcdefghijklmnopqrstuvwxyz" {
@@ -42,17 +42,21 @@ func TestHostileInput(t *testing.T) {
 		laughs += fmt.Sprintf("%c: &%c [*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s]\n", c, c, prev, prev, prev, prev, prev, prev, prev, prev, prev)
 		prev = string(c)
 	}
-	laughs += "image: ghcr.io/acme/api:v1.2.2\n"
+	return laughs + "image: ghcr.io/acme/api:v1.2.2\n"
+}
 
-	deepFlow := strings.Repeat("[", 20000) + "ghcr.io/acme/api:v1" + strings.Repeat("]", 20000)
+func deepBlockYAML() string {
 	var deepBlock strings.Builder
 	for i := range 1000 {
 		deepBlock.WriteString(strings.Repeat(" ", i) + "k:\n")
 	}
 	deepBlock.WriteString(strings.Repeat(" ", 1000) + "image: ghcr.io/acme/api:v1.2.2\n")
+	return deepBlock.String()
+}
 
-	// Values strings inside values strings: each level would parse the text
-	// again, so only the first is opened.
+// nestedValuesYAML is values strings inside values strings: each level
+// would parse the text again, so only the first is opened.
+func nestedValuesYAML() string {
 	var nested strings.Builder
 	nested.WriteString("helm:\n  values: |\n")
 	for i := range 300 {
@@ -60,7 +64,14 @@ func TestHostileInput(t *testing.T) {
 		nested.WriteString(ind + "helm:\n" + ind + "  values: |\n")
 	}
 	nested.WriteString(strings.Repeat(" ", 4+4*300) + "image: ghcr.io/acme/api:v1.2.2\n")
+	return nested.String()
+}
 
+// Hostile inputs must end quickly with a clear skip or error, never hang or
+// expand. Each runs under a deadline so a regression fails instead of hanging.
+func TestHostileInput(t *testing.T) {
+	laughs, deepBlock, nested := laughsYAML(), deepBlockYAML(), nestedValuesYAML()
+	deepFlow := strings.Repeat("[", 20000) + "ghcr.io/acme/api:v1" + strings.Repeat("]", 20000)
 	tests := []struct {
 		name    string
 		data    string
@@ -70,8 +81,8 @@ func TestHostileInput(t *testing.T) {
 	}{
 		{name: "billion laughs", data: laughs, changes: 1},
 		{name: "deep flow nesting", data: deepFlow, err: "exceeded max depth"},
-		{name: "deep block nesting", data: deepBlock.String(), changes: 1},
-		{name: "nested values strings", data: nested.String(), skip: "embedded in embedded"},
+		{name: "deep block nesting", data: deepBlock, changes: 1},
+		{name: "nested values strings", data: nested, skip: "embedded in embedded"},
 		{name: "invalid utf-8", data: "a: b\nimage: ghcr.io/acme/api:v1.2.2\xff\n", err: "k8s.yaml:2: parse yaml: invalid UTF-8"},
 		{name: "nul byte", data: "image: ghcr.io/acme/api:v1.2.2\x00\n", skip: "binary file"},
 		{name: "too big", data: "image: ghcr.io/acme/api:v1.2.2\n" + strings.Repeat("#", 1<<20), skip: "larger than"},

@@ -21,6 +21,7 @@ type planner struct {
 	matched       bool                // a reference names a target
 	edits         []edit
 	changes       []Change
+	refs          []Reference // find: the references seen
 	skips         []Skip
 }
 
@@ -230,7 +231,12 @@ func scalar(n *yaml.Node) (string, bool) {
 }
 
 // match returns the target whose repository name is written as name.
+// A Find for every image makes a target of the first name that is a
+// repository.
 func (p *planner) match(names ...string) *target {
+	if p.e.every {
+		return p.anyTarget(names)
+	}
 	for i := range p.e.targets {
 		t := &p.e.targets[i]
 		for _, name := range names {
@@ -244,6 +250,27 @@ func (p *planner) match(names ...string) *target {
 		}
 	}
 	return nil
+}
+
+func (p *planner) anyTarget(names []string) *target {
+	for _, name := range names {
+		if n, ok := imageref.Normalize(name); ok {
+			p.matched = true
+			r := imageref.Ref{Name: n}
+			return &target{index: -1, ref: r, image: r.Familiar()}
+		}
+	}
+	return nil
+}
+
+// foundAt records, in a Find, the version a reference to t holds at line.
+// It reports whether the planner is finding (and so plans no edit).
+func (p *planner) foundAt(line int, t *target, tag, digest string) bool {
+	if !p.e.find {
+		return false
+	}
+	p.refs = append(p.refs, Reference{File: p.name, Line: line, Image: t.image, Tag: tag, Digest: digest})
+	return true
 }
 
 // downgrade reports (and records) a semver downgrade that is not allowed.
@@ -289,6 +316,9 @@ func (p *planner) change(n *yaml.Node, t *target, from, to string) {
 // the scalar (an Argo CD "alias=").
 func (p *planner) rewriteRef(n *yaml.Node, t *target, prefix string, w imageref.Written) {
 	p.claimed[n] = true
+	if p.foundAt(n.Line, t, w.Tag, w.Digest) {
+		return
+	}
 	nw := t.ref.Apply(w)
 	if nw == w || p.downgrade(n, t, w.Tag) {
 		return
@@ -362,6 +392,9 @@ func (p *planner) marker(n *yaml.Node, comments ...string) {
 			return
 		}
 		p.claimed[n] = true
+		if p.foundAt(n.Line, t, n.Value, "") {
+			return
+		}
 		if t.ref.Tag == "" {
 			p.skip(n, t, "marked value is a tag but the image is given by digest only")
 			return
@@ -418,6 +451,21 @@ func (p *planner) helmMap(m *yaml.Node) {
 	for _, pr := range digests {
 		p.claimed[pr.v] = true
 	}
+	oldTag := tagNode.Value
+	oldDigest, hasDigest := "", len(digests) > 0
+	if hasDigest {
+		oldDigest = digestValue(digests[len(digests)-1].v)
+	}
+	if p.foundAt(tags[0].v.Line, t, oldTag, oldDigest) {
+		return
+	}
+	p.setHelm(t, tags, digests)
+}
+
+// setHelm plans the edits that bring a Helm map's tag and digest copies
+// to t's version.
+func (p *planner) setHelm(t *target, tags, digests []pair) {
+	tagNode := tags[len(tags)-1].v
 	oldTag := tagNode.Value
 	oldDigest, hasDigest := "", len(digests) > 0
 	if hasDigest {

@@ -27,7 +27,91 @@ func Rewrite(ctx context.Context, fsys fs.FS, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	roots, err := cleanRoots(opts.Paths)
+	t, err := e.scan(ctx, fsys, opts.Paths)
+	if err != nil {
+		return nil, err
+	}
+	res := Result{Files: t.files, Changes: t.changes, NotFound: t.notFound(e)}
+	slices.SortFunc(res.Files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	slices.SortStableFunc(res.Changes, func(a, b Change) int {
+		return cmp.Or(strings.Compare(a.File, b.File), a.Line-b.Line)
+	})
+	res.Skipped, res.Warnings = splitWarnings(sortSkips(t.skips))
+	return &res, nil
+}
+
+func sortSkips(skips []Skip) []Skip {
+	slices.SortStableFunc(skips, func(a, b Skip) int {
+		return cmp.Or(strings.Compare(a.File, b.File), a.Line-b.Line)
+	})
+	return skips
+}
+
+// tally collects what the workers of one scan find, under its lock.
+type tally struct {
+	mu      sync.Mutex
+	files   []File
+	changes []Change
+	refs    []Reference
+	skips   []Skip
+	invalid []*ParseError
+	failure error
+	found   []bool // per target: some reference names it
+}
+
+// add records one file's outcome, or its error: a parse error is kept
+// to report with the others, anything else stops the scan.
+func (t *tally) add(out fileOutcome, err error, cancel context.CancelFunc) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var pe *ParseError
+	switch {
+	case errors.As(err, &pe):
+		t.invalid = append(t.invalid, pe)
+	case err != nil:
+		if t.failure == nil {
+			t.failure = err
+		}
+		cancel()
+	default:
+		if out.file.Data != nil {
+			t.files = append(t.files, out.file)
+		}
+		t.changes = append(t.changes, out.changes...)
+		t.refs = append(t.refs, out.refs...)
+		t.skips = append(t.skips, out.skips...)
+	}
+}
+
+func (t *tally) skip(s Skip) {
+	t.mu.Lock()
+	t.skips = append(t.skips, s)
+	t.mu.Unlock()
+}
+
+func (t *tally) markFound(found []bool) {
+	t.mu.Lock()
+	for i, f := range found {
+		t.found[i] = t.found[i] || f
+	}
+	t.mu.Unlock()
+}
+
+// notFound lists the targets no reference named, in the order given.
+func (t *tally) notFound(e *engine) []string {
+	var out []string
+	for i, f := range t.found {
+		if !f {
+			out = append(out, e.targets[i].image)
+		}
+	}
+	return out
+}
+
+// scan walks the paths of fsys and runs every manifest file through e on a
+// pool of workers. Rewrite and Find share it; e decides what a file yields.
+func (e *engine) scan(ctx context.Context, fsys fs.FS, paths []string) (*tally, error) {
+	roots, err := cleanRoots(paths)
 	if err != nil {
 		return nil, err
 	}
@@ -36,77 +120,60 @@ func Rewrite(ctx context.Context, fsys fs.FS, opts Options) (*Result, error) {
 			return nil, err
 		}
 	}
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	t := &tally{found: make([]bool, len(e.targets))}
 	jobs := make(chan string, 64)
-	var (
-		mu      sync.Mutex
-		res     Result
-		invalid []*ParseError
-		failure error
-		found   = make([]bool, len(e.targets))
-	)
-	fail := func(err error) {
-		mu.Lock()
-		if failure == nil {
-			failure = err
-		}
-		mu.Unlock()
-		cancel()
-	}
 	// File reads are mostly syscalls; a couple of workers per core keeps the
 	// disk and the CPU busy without unbounded memory (one buffer each).
 	workers := min(4*runtime.GOMAXPROCS(0), 8)
 	budget := semaphore.NewWeighted(parseBudget)
 	var wg sync.WaitGroup
 	for range workers {
-		wg.Go(func() {
-			var buf []byte
-			mine := make([]bool, len(e.targets))
-			defer func() {
-				mu.Lock()
-				for i, f := range mine {
-					found[i] = found[i] || f
-				}
-				mu.Unlock()
-			}()
-			for name := range jobs {
-				if ctx.Err() != nil {
-					continue
-				}
-				var (
-					f   File
-					out fileOutcome
-					err error
-				)
-				f, out, buf, err = e.readAndRewrite(ctx, fsys, name, buf, mine, budget)
-				if err != nil {
-					var pe *ParseError
-					if errors.As(err, &pe) {
-						mu.Lock()
-						invalid = append(invalid, pe)
-						mu.Unlock()
-						continue
-					}
-					fail(err)
-					continue
-				}
-				mu.Lock()
-				if f.Data != nil {
-					res.Files = append(res.Files, f)
-				}
-				res.Changes = append(res.Changes, out.changes...)
-				res.Skipped = append(res.Skipped, out.skips...)
-				mu.Unlock()
-			}
-		})
+		wg.Go(func() { e.work(ctx, cancel, fsys, jobs, budget, t) })
 	}
+	walkErr := walkRoots(ctx, fsys, roots, jobs, t)
+	close(jobs)
+	wg.Wait()
 
+	switch {
+	case t.failure != nil:
+		return nil, t.failure
+	case walkErr != nil:
+		return nil, walkErr
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case len(t.invalid) > 0:
+		return nil, newInvalidFilesError(t.invalid)
+	}
+	return t, nil
+}
+
+// work is one worker: it reads and plans the files of jobs until the
+// channel closes, and drains it without work once the scan is cancelled.
+func (e *engine) work(ctx context.Context, cancel context.CancelFunc, fsys fs.FS, jobs <-chan string, budget *semaphore.Weighted, t *tally) {
+	var buf []byte
+	mine := make([]bool, len(e.targets))
+	defer t.markFound(mine)
+	for name := range jobs {
+		if ctx.Err() != nil {
+			continue
+		}
+		var (
+			out fileOutcome
+			err error
+		)
+		out, buf, err = e.readAndRewrite(ctx, fsys, name, buf, mine, budget)
+		t.add(out, err, cancel)
+	}
+}
+
+// walkRoots sends every manifest file under roots to jobs, once each,
+// skipping .git and reporting symlinks (never followed) in t.
+func walkRoots(ctx context.Context, fsys fs.FS, roots []string, jobs chan<- string, t *tally) error {
 	seen := map[string]bool{}
-	var walkErr error
 	for _, root := range roots {
-		walkErr = fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
+		err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return fmt.Errorf("walk %s: %w", p, err)
 			}
@@ -117,9 +184,7 @@ func Rewrite(ctx context.Context, fsys fs.FS, opts Options) (*Result, error) {
 			case d.Type()&fs.ModeSymlink != 0:
 				if !seen[p] {
 					seen[p] = true
-					mu.Lock()
-					res.Skipped = append(res.Skipped, Skip{File: p, Reason: "symlink (not followed)"})
-					mu.Unlock()
+					t.skip(Skip{File: p, Reason: "symlink (not followed)"})
 				}
 				return nil
 			case d.IsDir():
@@ -138,43 +203,19 @@ func Rewrite(ctx context.Context, fsys fs.FS, opts Options) (*Result, error) {
 				return ctx.Err()
 			}
 		})
-		if walkErr != nil {
-			break
+		if err != nil {
+			return err
 		}
 	}
-	close(jobs)
-	wg.Wait()
-
-	if failure != nil {
-		return nil, failure
-	}
-	if walkErr != nil {
-		return nil, walkErr
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if len(invalid) > 0 {
-		return nil, newInvalidFilesError(invalid)
-	}
-	for i, f := range found {
-		if !f {
-			res.NotFound = append(res.NotFound, e.targets[i].image)
-		}
-	}
-	slices.SortFunc(res.Files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
-	slices.SortStableFunc(res.Changes, func(a, b Change) int {
-		return cmp.Or(strings.Compare(a.File, b.File), a.Line-b.Line)
-	})
-	slices.SortStableFunc(res.Skipped, func(a, b Skip) int {
-		return cmp.Or(strings.Compare(a.File, b.File), a.Line-b.Line)
-	})
-	res.Skipped, res.Warnings = splitWarnings(res.Skipped)
-	return &res, nil
+	return nil
 }
 
+// fileOutcome is what one file yields: its new content when it changes,
+// the changes (Rewrite) or references (Find), and the skips.
 type fileOutcome struct {
+	file    File
 	changes []Change
+	refs    []Reference
 	skips   []Skip
 }
 
@@ -242,25 +283,61 @@ func isDocumentStart(line []byte) bool {
 }
 
 // readAndRewrite reads one file into buf (reused between files, so unchanged
-// files cost no allocation) and rewrites it. It returns the grown buffer.
+// files cost no allocation) and plans it. It returns the grown buffer.
 // A parse first takes its estimated cost from budget.
-func (e *engine) readAndRewrite(ctx context.Context, fsys fs.FS, name string, buf []byte, found []bool, budget *semaphore.Weighted) (File, fileOutcome, []byte, error) {
+func (e *engine) readAndRewrite(ctx context.Context, fsys fs.FS, name string, buf []byte, found []bool, budget *semaphore.Weighted) (fileOutcome, []byte, error) {
+	data, mode, skip, err := e.read(fsys, name, buf)
+	if data != nil {
+		buf = data[:0]
+	}
+	if err != nil || skip != nil {
+		return skip.outcome(), buf, err
+	}
+	if e.mentions(data) {
+		cost, skip := parseWeight(name, data)
+		if skip != nil {
+			return skip.outcome(), buf, nil
+		}
+		if err := budget.Acquire(ctx, cost); err != nil {
+			return fileOutcome{}, buf, err
+		}
+		defer budget.Release(cost)
+	}
+	out, _, err := e.plan(name, data, found)
+	if err != nil {
+		return fileOutcome{}, buf, err
+	}
+	out.file.Mode = mode
+	return out, buf, nil
+}
+
+// outcome is a file's outcome when this skip is all it yields.
+func (s *Skip) outcome() fileOutcome {
+	if s == nil {
+		return fileOutcome{}
+	}
+	return fileOutcome{skips: []Skip{*s}}
+}
+
+// read reads file name into buf, up to the size limit: a larger file is a
+// skip, not data.
+func (e *engine) read(fsys fs.FS, name string, buf []byte) ([]byte, fs.FileMode, *Skip, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
-		return File{}, fileOutcome{}, buf, fmt.Errorf("open %s: %w", name, err)
+		return nil, 0, nil, fmt.Errorf("open %s: %w", name, err)
 	}
 	defer f.Close()
 	limit := e.opts.maxFileSize()
-	tooLarge := fileOutcome{skips: []Skip{{File: name, Reason: fmt.Sprintf("file larger than %d bytes", limit)}}}
+	tooLarge := func() *Skip { return &Skip{File: name, Reason: fmt.Sprintf("file larger than %d bytes", limit)} }
 	// The size from Stat skips a large file before reading a byte of it
 	// (in a git tree, before inflating a blob that may be a zip bomb);
 	// the limit is still enforced on what is read.
 	st, err := f.Stat()
 	if err != nil {
-		return File{}, fileOutcome{}, buf, fmt.Errorf("stat %s: %w", name, err)
+		return nil, 0, nil, fmt.Errorf("stat %s: %w", name, err)
 	}
 	if st.Size() > limit {
-		return File{}, tooLarge, buf, nil
+		return nil, 0, tooLarge(), nil
 	}
 	if cap(buf) == 0 {
 		buf = make([]byte, 0, 16<<10)
@@ -268,36 +345,25 @@ func (e *engine) readAndRewrite(ctx context.Context, fsys fs.FS, name string, bu
 	b := bytes.NewBuffer(buf[:0])
 	n, err := b.ReadFrom(io.LimitReader(f, limit+1))
 	if err != nil {
-		return File{}, fileOutcome{}, buf, fmt.Errorf("read %s: %w", name, err)
+		return nil, 0, nil, fmt.Errorf("read %s: %w", name, err)
 	}
-	data := b.Bytes()
-	buf = data[:0]
 	if n > limit {
-		return File{}, tooLarge, buf, nil
+		return b.Bytes(), 0, tooLarge(), nil
 	}
-	if e.mentions(data) {
-		if documents(data, maxDocuments) > maxDocuments {
-			return File{}, fileOutcome{skips: []Skip{{File: name, Reason: fmt.Sprintf("more than %d YAML documents", maxDocuments)}}}, buf, nil
-		}
-		nodes := yamlNodes(data)
-		if nodes > maxNodes {
-			return File{}, fileOutcome{skips: []Skip{{File: name, Reason: fmt.Sprintf("more than %d YAML nodes", maxNodes)}}}, buf, nil
-		}
-		cost := min(parseCost(nodes, data), parseBudget)
-		if err := budget.Acquire(ctx, cost); err != nil {
-			return File{}, fileOutcome{}, buf, err
-		}
-		defer budget.Release(cost)
+	return b.Bytes(), st.Mode().Perm(), nil, nil
+}
+
+// parseWeight is the share of the parse budget a parse of data takes, or
+// the skip of a file too large in documents or nodes to parse at all.
+func parseWeight(name string, data []byte) (int64, *Skip) {
+	if documents(data, maxDocuments) > maxDocuments {
+		return 0, &Skip{File: name, Reason: fmt.Sprintf("more than %d YAML documents", maxDocuments)}
 	}
-	out, changes, skips, err := e.file(name, data, found)
-	if err != nil {
-		return File{}, fileOutcome{}, buf, err
+	nodes := yamlNodes(data)
+	if nodes > maxNodes {
+		return 0, &Skip{File: name, Reason: fmt.Sprintf("more than %d YAML nodes", maxNodes)}
 	}
-	res := fileOutcome{changes: changes, skips: skips}
-	if out == nil {
-		return File{}, res, buf, nil
-	}
-	return File{Path: name, Data: out, Mode: st.Mode().Perm()}, res, buf, nil
+	return min(parseCost(nodes, data), parseBudget), nil
 }
 
 // cleanRoots validates --path values: relative, inside the tree.
