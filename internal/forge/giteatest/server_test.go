@@ -2,6 +2,7 @@ package giteatest
 
 import (
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,13 @@ func TestServer(t *testing.T) {
 	Git(t, dir, "push", "-q", "origin", "HEAD:refs/heads/feature")
 	if code := s.API(t, http.MethodGet, "/repos/"+s.User+"/smoke/branches/feature", nil, nil); code != http.StatusOK {
 		t.Errorf("pushed branch: status %d", code)
+	}
+	// Gitea takes the token as the password whatever the username, so
+	// bump's git username for GitHub works here too.
+	u, _ := url.Parse(gitURL)
+	u.User = url.UserPassword("x-access-token", s.Token)
+	if out := Git(t, "", "ls-remote", u.String(), "refs/heads/feature"); !strings.Contains(out, "refs/heads/feature") {
+		t.Errorf("ls-remote as x-access-token: %q", out)
 	}
 	if code := s.API(t, http.MethodGet, "/repos/"+s.User+"/nope", nil, nil); code != http.StatusNotFound {
 		t.Errorf("missing repository: status %d, want 404", code)
