@@ -13,7 +13,6 @@ package giteatest
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -180,5 +179,3 @@ func tail(s string, n int) string {
 	}
 	return s
 }
-
-var errNoLock = errors.New("file locks are not supported here")

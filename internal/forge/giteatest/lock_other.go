@@ -2,4 +2,6 @@
 
 package giteatest
 
-func lockFile(string) (func(), error) { return nil, errNoLock }
+// lockFile does not lock where flock is missing: parallel builds there
+// may both build, and the last rename wins with a complete binary.
+func lockFile(string) (func(), error) { return func() {}, nil }
