@@ -265,6 +265,8 @@ func TestAgainstGitea(t *testing.T) {
 
 	t.Run("auto-merge once checks succeed", func(t *testing.T) {
 		e := newEnv(t, s, "automerge")
+		// Gitea waits for checks only when the base branch requires them.
+		s.ProtectBranch(t, e.repo, "main", "ci/test")
 		sha := s.PushBranch(t, e.repo, "bump/m", "m.yaml", "m\n")
 		s.SetStatus(t, e.repo, sha, "pending")
 		pr, err := e.c.CreatePullRequest(ctx, forge.PullRequestSpec{Base: "main", Head: "bump/m", Title: "bump m", AutoMerge: true, MergeMethod: "squash"})

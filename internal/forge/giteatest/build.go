@@ -109,7 +109,10 @@ func Build(dir string, log io.Writer) error {
 	if err := os.Rename(tmp, src); err != nil {
 		return err
 	}
-	cmd := exec.Command(gobin, "build", "-tags", "sqlite sqlite_unlock_notify", "-o", bin+".tmp", ".")
+	// The version is stamped as Gitea's Makefile does, so /api/v1/version
+	// answers it (clients that check versions see a real release).
+	cmd := exec.Command(gobin, "build", "-tags", "sqlite sqlite_unlock_notify",
+		"-ldflags", "-X main.Version="+strings.TrimPrefix(Version, "v"), "-o", bin+".tmp", ".")
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1", "GOFLAGS=-mod=mod")
 	cmd.Stdout, cmd.Stderr = log, log

@@ -60,11 +60,15 @@ func Start(t testing.TB) *Server {
 	// its token exist by the time the API answers.
 	s.run(t, "migrate")
 	s.CreateUser(t, s.User, true)
-	s.Token = strings.TrimSpace(s.run(t, "admin", "user", "generate-access-token",
-		"--username", s.User, "--token-name", "bump-test", "--scopes", "all", "--raw"))
-	if s.Token == "" {
-		t.Fatal("gitea admin user generate-access-token printed no token")
+	out := s.run(t, "admin", "user", "generate-access-token",
+		"--username", s.User, "--token-name", "bump-test", "--scopes", "all", "--raw")
+	// Running as root, Gitea logs a warning to standard output first: the
+	// token is the last line.
+	lines := strings.Fields(out)
+	if len(lines) == 0 || !isHex(lines[len(lines)-1]) {
+		t.Fatalf("gitea admin user generate-access-token printed no token: %q", tail(out, 500))
 	}
+	s.Token = lines[len(lines)-1]
 	s.serve(t)
 	return s
 }
@@ -242,6 +246,16 @@ func (s *Server) CreateLabel(t testing.TB, repo, name string) int64 {
 	return l.ID
 }
 
+// ProtectBranch protects branch: no direct pushes, and when contexts are
+// given, those commit statuses must succeed before a merge.
+func (s *Server) ProtectBranch(t testing.TB, repo, branch string, contexts ...string) {
+	t.Helper()
+	s.MustAPI(t, http.MethodPost, "/repos/"+s.User+"/"+repo+"/branch_protections", map[string]any{
+		"rule_name": branch, "enable_push": false,
+		"enable_status_check": len(contexts) > 0, "status_check_contexts": contexts,
+	}, nil)
+}
+
 // SetStatus posts a commit status (pending, success, failure, …) on sha.
 func (s *Server) SetStatus(t testing.TB, repo, sha, state string) {
 	t.Helper()
@@ -317,6 +331,11 @@ MODE = console
 LEVEL = Warn
 ROOT_PATH = %[1]s/log
 `, work, static, port, randomHex(16), randomHex(32))
+}
+
+func isHex(s string) bool {
+	_, err := hex.DecodeString(s)
+	return err == nil && len(s) >= 32
 }
 
 func freePort() (int, error) {
