@@ -269,10 +269,12 @@ func TestAgainstGitea(t *testing.T) {
 		s.ProtectBranch(t, e.repo, "main", "ci/test")
 		sha := s.PushBranch(t, e.repo, "bump/m", "m.yaml", "m\n")
 		s.SetStatus(t, e.repo, sha, "pending")
+		e.cnt.take()
 		pr, err := e.c.CreatePullRequest(ctx, forge.PullRequestSpec{Base: "main", Head: "bump/m", Title: "bump m", AutoMerge: true, MergeMethod: "squash"})
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Logf("open with auto-merge: %v", e.cnt.take())
 		if got := e.get(t, pr.Number); got.Merged {
 			t.Fatal("merged while its check was pending")
 		}
@@ -288,9 +290,9 @@ func TestAgainstGitea(t *testing.T) {
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
-		var merged []struct{ Message string }
+		var merged []struct{ Commit struct{ Message string } }
 		e.s.MustAPI(t, http.MethodGet, "/repos/"+s.User+"/"+e.repo+"/commits?sha=main&limit=1", nil, &merged)
-		if len(merged) == 0 || !strings.HasPrefix(merged[0].Message, "bump m") {
+		if len(merged) == 0 || !strings.HasPrefix(merged[0].Commit.Message, "bump m") {
 			t.Errorf("main's head after a squash merge: %+v", merged)
 		}
 		_, err = e.c.CreatePullRequest(ctx, forge.PullRequestSpec{Base: "main", Head: "bump/m", Title: "t", AutoMerge: true, MergeMethod: "octopus"})
