@@ -196,6 +196,28 @@ func TestAgainstGitea(t *testing.T) {
 		oneLine(t, err)
 	})
 
+	t.Run("organisation labels", func(t *testing.T) {
+		s.CreateOrgRepo(t, "acme", "deploy")
+		s.CreateOrgLabel(t, "acme", "org-wide")
+		s.MustAPI(t, http.MethodPost, "/repos/acme/deploy/labels", map[string]any{"name": "local", "color": "#00aabb"}, nil)
+		s.PushBranch(t, "acme/deploy", "bump/o", "o.yaml", "o\n")
+		cnt := &counter{next: http.DefaultTransport}
+		c, err := gitea.New(gitea.Options{BaseURL: s.URL, Token: s.Token, Repo: forge.Repo{Path: "acme/deploy"}, HTTPClient: &http.Client{Transport: cnt}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr, err := c.CreatePullRequest(ctx, forge.PullRequestSpec{Base: "main", Head: "bump/o", Title: "t", Labels: []string{"org-wide", "local"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("open with an organisation's label: %d calls", len(cnt.take()))
+		var got apiPR
+		s.MustAPI(t, http.MethodGet, "/repos/acme/deploy/pulls/"+strconv.Itoa(pr.Number), nil, &got)
+		if names := labelNames(got); !slices.Equal(names, []string{"local", "org-wide"}) {
+			t.Errorf("labels %v, want the repository's and the organisation's", names)
+		}
+	})
+
 	t.Run("draft", func(t *testing.T) {
 		e := newEnv(t, s, "draft")
 		s.PushBranch(t, e.repo, "bump/d", "d.yaml", "d\n")

@@ -10,11 +10,11 @@ import (
 	"time"
 )
 
-// PushBranch clones the admin's repository, commits file with content on
+// PushBranch clones repo (the admin's, or "owner/name"), commits file with content on
 // a new branch from main and pushes it; it returns the commit's hash.
 func (s *Server) PushBranch(t testing.TB, repo, branch, file, content string) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), repo)
+	dir := filepath.Join(t.TempDir(), "clone")
 	Git(t, "", "clone", "-q", s.GitURL(repo), dir)
 	Git(t, dir, "checkout", "-q", "-b", branch, "origin/main")
 	if err := os.WriteFile(filepath.Join(dir, file), []byte(content), 0o644); err != nil {

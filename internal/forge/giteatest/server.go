@@ -220,12 +220,33 @@ func (s *Server) CreateRepo(t testing.TB, name string) string {
 	return s.GitURL(name)
 }
 
-// GitURL is the smart-HTTP URL of the admin's repository name, with the
-// token as the password.
+// CreateOrgRepo creates organisation org (when missing) and org/name in
+// it with one commit on main.
+func (s *Server) CreateOrgRepo(t testing.TB, org, name string) {
+	t.Helper()
+	if s.API(t, http.MethodGet, "/orgs/"+org, nil, nil) == http.StatusNotFound {
+		s.MustAPI(t, http.MethodPost, "/orgs", map[string]any{"username": org}, nil)
+	}
+	s.MustAPI(t, http.MethodPost, "/orgs/"+org+"/repos", map[string]any{
+		"name": name, "auto_init": true, "default_branch": "main", "readme": "Default",
+	}, nil)
+}
+
+// CreateOrgLabel adds a label every repository of org can use.
+func (s *Server) CreateOrgLabel(t testing.TB, org, name string) {
+	t.Helper()
+	s.MustAPI(t, http.MethodPost, "/orgs/"+org+"/labels", map[string]any{"name": name, "color": "#aabb00"}, nil)
+}
+
+// GitURL is the smart-HTTP URL of repository name (the admin's, or
+// "owner/name"), with the token as the password.
 func (s *Server) GitURL(name string) string {
 	u, _ := url.Parse(s.URL)
 	u.User = url.UserPassword(s.User, s.Token)
-	u.Path = "/" + s.User + "/" + name + ".git"
+	if !strings.Contains(name, "/") {
+		name = s.User + "/" + name
+	}
+	u.Path = "/" + name + ".git"
 	return u.String()
 }
 
