@@ -56,14 +56,22 @@ func Detect(host string, getenv func(string) string) (Kind, error) {
 		return GitHub, nil
 	case "gitlab.com", "www.gitlab.com":
 		return GitLab, nil
+	case "gitea.com", "codeberg.org":
+		return Gitea, nil
 	}
-	if getenv("GITHUB_ACTIONS") == "true" && hostOf(getenv("GITHUB_SERVER_URL")) == host {
+	// Gitea's and Forgejo's runners set GITHUB_ACTIONS=true as well, so
+	// their own markers are read first.
+	if getenv("GITEA_ACTIONS") == "true" || getenv("FORGEJO_ACTIONS") == "true" {
+		if hostOf(getenv("GITHUB_SERVER_URL")) == host || hostOf(getenv("FORGEJO_SERVER_URL")) == host {
+			return Gitea, nil
+		}
+	} else if getenv("GITHUB_ACTIONS") == "true" && hostOf(getenv("GITHUB_SERVER_URL")) == host {
 		return GitHub, nil
 	}
 	if getenv("GITLAB_CI") == "true" && (strings.ToLower(getenv("CI_SERVER_HOST")) == host || hostOf(getenv("CI_SERVER_URL")) == host) {
 		return GitLab, nil
 	}
-	return "", fmt.Errorf("cannot tell which forge hosts %s: pass --forge github or --forge gitlab (and --forge-url for its API)", host)
+	return "", fmt.Errorf("cannot tell which forge hosts %s: pass --forge github, gitlab or gitea (and --forge-url for its API)", host)
 }
 
 func hostOf(raw string) string {
@@ -77,8 +85,10 @@ func hostOf(raw string) string {
 // ParseKind validates a --forge value.
 func ParseKind(s string) (Kind, error) {
 	switch k := Kind(strings.ToLower(s)); k {
-	case GitHub, GitLab:
+	case GitHub, GitLab, Gitea:
 		return k, nil
+	case "forgejo":
+		return Gitea, nil
 	}
-	return "", fmt.Errorf("unknown forge %q: want github or gitlab", s)
+	return "", fmt.Errorf("unknown forge %q: want github, gitlab, gitea or forgejo", s)
 }

@@ -66,3 +66,43 @@ func TestRepoParts(t *testing.T) {
 		t.Errorf("Owner/Name = %q/%q", r.Owner(), r.Name())
 	}
 }
+
+// TestDetectGitea: Gitea's and Forgejo's runners set GITHUB_ACTIONS=true
+// and GITHUB_SERVER_URL too, so their own markers must win, or a job on
+// Gitea would be sent to a GitHub API that is not there.
+func TestDetectGitea(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	giteaRunner := env(map[string]string{
+		"GITHUB_ACTIONS": "true", "GITEA_ACTIONS": "true", "GITHUB_SERVER_URL": "https://git.acme.internal",
+	})
+	if k, err := Detect("git.acme.internal", giteaRunner); k != Gitea || err != nil {
+		t.Errorf("Gitea Actions: %v %v, want gitea", k, err)
+	}
+	forgejoRunner := env(map[string]string{
+		"GITHUB_ACTIONS": "true", "FORGEJO_ACTIONS": "true", "GITHUB_SERVER_URL": "https://forgejo.acme.internal/",
+	})
+	if k, err := Detect("forgejo.acme.internal", forgejoRunner); k != Gitea || err != nil {
+		t.Errorf("Forgejo Actions: %v %v, want gitea", k, err)
+	}
+	forgejoOwnURL := env(map[string]string{"FORGEJO_ACTIONS": "true", "FORGEJO_SERVER_URL": "https://code.acme.internal"})
+	if k, err := Detect("code.acme.internal", forgejoOwnURL); k != Gitea || err != nil {
+		t.Errorf("Forgejo Actions with FORGEJO_SERVER_URL: %v %v, want gitea", k, err)
+	}
+	// The runner's server only: another host is not guessed at.
+	if k, err := Detect("github.acme.internal", giteaRunner); err == nil {
+		t.Errorf("a Gitea runner made %s a %v host", "github.acme.internal", k)
+	}
+	for _, host := range []string{"codeberg.org", "gitea.com"} {
+		if k, err := Detect(host, env(nil)); k != Gitea || err != nil {
+			t.Errorf("%s: %v %v, want gitea", host, k, err)
+		}
+	}
+	for _, s := range []string{"gitea", "Gitea", "forgejo", "FORGEJO"} {
+		if k, err := ParseKind(s); k != Gitea || err != nil {
+			t.Errorf("ParseKind(%q) = %v, %v; want gitea", s, k, err)
+		}
+	}
+	if _, err := ParseKind("gogs"); err == nil || !strings.Contains(err.Error(), "gitea") {
+		t.Errorf("ParseKind(gogs): %v, want an error listing gitea", err)
+	}
+}

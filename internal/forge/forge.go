@@ -15,6 +15,8 @@ type Kind string
 const (
 	GitHub Kind = "github"
 	GitLab Kind = "gitlab"
+	// Gitea covers Forgejo too (its API is a superset); "forgejo" parses to it.
+	Gitea Kind = "gitea"
 )
 
 // Repo identifies a repository on a forge.
