@@ -37,25 +37,32 @@ func TestParseRepoURL(t *testing.T) {
 	}
 }
 
+// testSites mirror the cli's forge table (internal/cli/forges.go), which
+// this package cannot import.
+var testSites = []Site{
+	{Kind: GitHub, Hosts: []string{"github.com", "www.github.com"}, CI: CI{Marker: "GITHUB_ACTIONS", ServerURL: "GITHUB_SERVER_URL", APIURL: "GITHUB_API_URL", DefaultServer: "https://github.com", Token: "GITHUB_TOKEN"}},
+	{Kind: GitLab, Hosts: []string{"gitlab.com", "www.gitlab.com"}, CI: CI{Marker: "GITLAB_CI", ServerURL: "CI_SERVER_URL", ServerHost: "CI_SERVER_HOST", APIURL: "CI_SERVER_URL", MoreURLs: []string{"CI_API_V4_URL"}, Token: "CI_JOB_TOKEN", TokenOwnName: true}},
+}
+
 func TestDetect(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	none := env(nil)
-	if k, err := Detect("github.com", none); k != GitHub || err != nil {
+	if k, err := Detect("github.com", none, testSites); k != GitHub || err != nil {
 		t.Errorf("github.com: %v %v", k, err)
 	}
-	if k, err := Detect("gitlab.com", none); k != GitLab || err != nil {
+	if k, err := Detect("gitlab.com", none, testSites); k != GitLab || err != nil {
 		t.Errorf("gitlab.com: %v %v", k, err)
 	}
 	ghes := env(map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://github.acme.internal"})
-	if k, err := Detect("github.acme.internal", ghes); k != GitHub || err != nil {
+	if k, err := Detect("github.acme.internal", ghes, testSites); k != GitHub || err != nil {
 		t.Errorf("GHES: %v %v", k, err)
 	}
 	gl := env(map[string]string{"GITLAB_CI": "true", "CI_SERVER_HOST": "gitlab.acme.internal"})
-	if k, err := Detect("gitlab.acme.internal", gl); k != GitLab || err != nil {
+	if k, err := Detect("gitlab.acme.internal", gl, testSites); k != GitLab || err != nil {
 		t.Errorf("self-hosted GitLab: %v %v", k, err)
 	}
 	// A CI environment for another host must not make a guess.
-	if _, err := Detect("git.example.org", gl); err == nil || !strings.Contains(err.Error(), "--forge") {
+	if _, err := Detect("git.example.org", gl, testSites); err == nil || !strings.Contains(err.Error(), "--forge") {
 		t.Errorf("unknown host: err = %v, want a hint to pass --forge", err)
 	}
 }

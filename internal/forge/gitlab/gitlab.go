@@ -20,6 +20,9 @@ import (
 	"github.com/bump-gitops/bump/internal/forge"
 )
 
+// DefaultBaseURL is gitlab.com, whose API is under /api/v4.
+const DefaultBaseURL = "https://gitlab.com"
+
 // Options configures a Client.
 type Options struct {
 	BaseURL  string // "" = https://gitlab.com; self-hosted: https://gitlab.example.com (a trailing /api/v4 is fine)
@@ -48,7 +51,7 @@ func New(opts Options) (*Client, error) {
 	if opts.Repo.Path == "" {
 		return nil, errors.New("gitlab: the project path is required")
 	}
-	base := "https://gitlab.com"
+	base := DefaultBaseURL
 	if opts.BaseURL != "" {
 		// Accept CI_API_V4_URL as well as CI_SERVER_URL.
 		base = strings.TrimSuffix(strings.TrimSuffix(opts.BaseURL, "/"), "/api/v4")
