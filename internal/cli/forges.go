@@ -22,8 +22,9 @@ var (
 type forgeEntry struct {
 	// site is how the forge is recognised: its kind, public hosts and CI.
 	site forge.Site
-	// title is the forge's name in messages: "GitHub".
-	title string
+	// title is the forge's name in messages: "GitHub"; selfHosted names
+	// its self-hosted server in help: "GitHub Enterprise Server".
+	title, selfHosted string
 	// defaultAPIURL is the public service's API base.
 	defaultAPIURL string
 	// selfHostedAPIURL is the API base of a server of this kind on host.
@@ -66,6 +67,7 @@ var forges = []forgeEntry{
 			},
 		},
 		title:            "GitHub",
+		selfHosted:       "GitHub Enterprise Server",
 		defaultAPIURL:    github.DefaultBaseURL,
 		selfHostedAPIURL: func(host string) string { return "https://" + host + "/api/v3/" },
 		tokenVars:        []string{"GITHUB_TOKEN", "GH_TOKEN"},
@@ -88,6 +90,7 @@ var forges = []forgeEntry{
 			},
 		},
 		title:            "GitLab",
+		selfHosted:       "self-hosted GitLab",
 		defaultAPIURL:    gitlab.DefaultBaseURL,
 		selfHostedAPIURL: func(host string) string { return "https://" + host },
 		tokenVars:        []string{"GITLAB_TOKEN", "CI_JOB_TOKEN"},
@@ -171,4 +174,30 @@ func apiCommitForges() string {
 		}
 	}
 	return strings.Join(names, ", ")
+}
+
+// forgeFlagUsage is the help text of --forge.
+func forgeFlagUsage() string {
+	return "`NAME` of the forge, " + orJoin(forges, func(f forgeEntry) string { return string(f.site.Kind) }) + " (default: detected from the repository URL)"
+}
+
+// forgeURLFlagUsage is the help text of --forge-url.
+func forgeURLFlagUsage() string {
+	return "API base `URL` for " + orJoin(forges, func(f forgeEntry) string { return f.selfHosted })
+}
+
+// orJoin names each entry as "a or b", "a, b or c".
+func orJoin(entries []forgeEntry, name func(forgeEntry) string) string {
+	var b strings.Builder
+	for i, f := range entries {
+		switch {
+		case i == 0:
+		case i == len(entries)-1:
+			b.WriteString(" or ")
+		default:
+			b.WriteString(", ")
+		}
+		b.WriteString(name(f))
+	}
+	return b.String()
 }
