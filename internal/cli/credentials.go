@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -213,11 +212,6 @@ func forgeURL(urlArg string, getenv func(string) string, kind forge.Kind, repo f
 		return u
 	}
 	return f.selfHostedAPIURL(repo.Host)
-}
-
-func sameHost(rawURL, host string) bool {
-	u, err := url.Parse(rawURL)
-	return err == nil && strings.EqualFold(u.Hostname(), host)
 }
 
 // gitUsername is what each forge expects beside a token over HTTPS.
