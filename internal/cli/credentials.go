@@ -49,26 +49,9 @@ func withCredentials(ctx context.Context, c *cli.Context, getenv func(string) st
 	entry := forgeOf(kind)
 	jobToken := entry != nil && entry.site.CI.Token != "" && token != "" && token == getenv(entry.site.CI.Token)
 	if id := c.Int64("github-app-id"); id != 0 {
-		if err := forge.CheckSecure(effectiveAPIURL(kind, apiURL), insecure); err != nil {
-			return usageError{err}
-		}
-		if kind != forge.GitHub {
-			return usagef("--github-app-id works with GitHub repositories only")
-		}
-		keyArg := c.String("github-app-key")
-		if keyArg == "" {
-			return usagef("--github-app-id needs --github-app-key (or BUMP_GITHUB_APP_KEY)")
-		}
-		key, err := secretArg("--github-app-key", keyArg)
-		if err != nil {
+		if token, err = githubAppToken(ctx, c, opts, id, kind, apiURL, repo); err != nil {
 			return err
 		}
-		opts.Secrets = append(opts.Secrets, string(key))
-		token, err = github.AppToken(ctx, github.AppOptions{BaseURL: apiURL, AppID: id, PrivateKey: key, Repo: repo})
-		if err != nil {
-			return fmt.Errorf("github app %d: %w", id, gitrepo.Scrub(err, opts.Secrets...))
-		}
-		opts.Secrets = append(opts.Secrets, token)
 		jobToken = false
 	}
 
@@ -99,11 +82,42 @@ func withCredentials(ctx context.Context, c *cli.Context, getenv func(string) st
 	if entry == nil {
 		return nil
 	}
+	return attachForge(c, opts, entry, forgeArgs{apiURL: apiURL, repo: repo, token: token, jobToken: jobToken, openPR: opts.Mode == bump.OpenPR})
+}
+
+// githubAppToken exchanges the GitHub App's key for an installation token.
+func githubAppToken(ctx context.Context, c *cli.Context, opts *bump.Options, id int64, kind forge.Kind, apiURL string, repo forge.Repo) (string, error) {
+	if err := forge.CheckSecure(effectiveAPIURL(kind, apiURL), c.Bool("allow-insecure-http")); err != nil {
+		return "", usageError{err}
+	}
+	if kind != forge.GitHub {
+		return "", usagef("--github-app-id works with GitHub repositories only")
+	}
+	keyArg := c.String("github-app-key")
+	if keyArg == "" {
+		return "", usagef("--github-app-id needs --github-app-key (or BUMP_GITHUB_APP_KEY)")
+	}
+	key, err := secretArg("--github-app-key", keyArg)
+	if err != nil {
+		return "", err
+	}
+	opts.Secrets = append(opts.Secrets, string(key))
+	token, err := github.AppToken(ctx, github.AppOptions{BaseURL: apiURL, AppID: id, PrivateKey: key, Repo: repo})
+	if err != nil {
+		return "", fmt.Errorf("github app %d: %w", id, gitrepo.Scrub(err, opts.Secrets...))
+	}
+	opts.Secrets = append(opts.Secrets, token)
+	return token, nil
+}
+
+// attachForge builds the forge's adapter from the table entry and, for
+// --commit-via-api, its API committer.
+func attachForge(c *cli.Context, opts *bump.Options, entry *forgeEntry, a forgeArgs) error {
 	viaAPI := c.Bool("commit-via-api")
 	if viaAPI && !entry.commitsViaAPI {
 		return usagef("--commit-via-api is for %s; %s signs nothing on commit", apiCommitForges(), entry.title)
 	}
-	f, committer, err := entry.newForge(forgeArgs{apiURL: apiURL, repo: repo, token: token, jobToken: jobToken, openPR: opts.Mode == bump.OpenPR, commitViaAPI: viaAPI})
+	f, committer, err := entry.newForge(a)
 	if err != nil {
 		return err
 	}

@@ -43,12 +43,11 @@ type forgeEntry struct {
 
 // forgeArgs is what a forge's constructor gets from the command line.
 type forgeArgs struct {
-	apiURL       string // "" = the public service
-	repo         forge.Repo
-	token        string
-	jobToken     bool // token is the one the CI handed the job
-	openPR       bool // the run opens a pull request
-	commitViaAPI bool
+	apiURL   string // "" = the public service
+	repo     forge.Repo
+	token    string
+	jobToken bool // token is the one the CI handed the job (site.CI.Token)
+	openPR   bool // the run opens a pull request
 }
 
 // forges is the table of forges bump drives, in the order they are named
