@@ -15,7 +15,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/bump-gitops/bump/internal/bump"
-	"github.com/bump-gitops/bump/internal/forge"
 	"github.com/bump-gitops/bump/internal/manifest"
 )
 
@@ -172,8 +171,3 @@ func flagError(err error, flags []cli.Flag) error {
 	}
 	return err
 }
-
-// oneLine keeps an error to one bounded line: CI logs and annotations show
-// the first line, and a multi-line or huge message from a server must not
-// hide the rest or flood the log.
-func oneLine(s string) string { return forge.OneLine(s) }

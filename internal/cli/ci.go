@@ -14,6 +14,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/bump-gitops/bump/internal/bump"
+	"github.com/bump-gitops/bump/internal/forge"
 	"github.com/bump-gitops/bump/internal/manifest"
 )
 
@@ -25,7 +26,7 @@ func githubActions(getenv func(string) string, stdout io.Writer, o *bump.Outcome
 		return nil
 	}
 	if runErr != nil {
-		fmt.Fprintf(stdout, "::error title=bump::%s\n", escapeData(oneLine(runErr.Error())))
+		fmt.Fprintf(stdout, "::error title=bump::%s\n", escapeData(forge.OneLine(runErr.Error())))
 	}
 	if o == nil {
 		return nil

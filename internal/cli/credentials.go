@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -12,7 +11,6 @@ import (
 	"github.com/bump-gitops/bump/internal/bump"
 	"github.com/bump-gitops/bump/internal/forge"
 	"github.com/bump-gitops/bump/internal/forge/github"
-	"github.com/bump-gitops/bump/internal/forge/gitlab"
 	"github.com/bump-gitops/bump/internal/gitrepo"
 )
 
@@ -48,28 +46,12 @@ func withCredentials(ctx context.Context, c *cli.Context, getenv func(string) st
 		return usagef("%s from the CI is only sent to its own server (%s), not to the API at %s", source, strings.Join(hosts, ", "), urlHost(effectiveAPIURL(kind, apiURL)))
 	}
 	insecure := c.Bool("allow-insecure-http")
-	jobToken := kind == forge.GitLab && token != "" && token == getenv("CI_JOB_TOKEN")
+	entry := forgeOf(kind)
+	jobToken := entry != nil && entry.site.CI.Token != "" && token != "" && token == getenv(entry.site.CI.Token)
 	if id := c.Int64("github-app-id"); id != 0 {
-		if err := forge.CheckSecure(effectiveAPIURL(kind, apiURL), insecure); err != nil {
-			return usageError{err}
-		}
-		if kind != forge.GitHub {
-			return usagef("--github-app-id works with GitHub repositories only")
-		}
-		keyArg := c.String("github-app-key")
-		if keyArg == "" {
-			return usagef("--github-app-id needs --github-app-key (or BUMP_GITHUB_APP_KEY)")
-		}
-		key, err := secretArg("--github-app-key", keyArg)
-		if err != nil {
+		if token, err = githubAppToken(ctx, c, opts, id, kind, apiURL, repo); err != nil {
 			return err
 		}
-		opts.Secrets = append(opts.Secrets, string(key))
-		token, err = github.AppToken(ctx, github.AppOptions{BaseURL: apiURL, AppID: id, PrivateKey: key, Repo: repo})
-		if err != nil {
-			return fmt.Errorf("github app %d: %w", id, gitrepo.Scrub(err, opts.Secrets...))
-		}
-		opts.Secrets = append(opts.Secrets, token)
 		jobToken = false
 	}
 
@@ -92,39 +74,59 @@ func withCredentials(ctx context.Context, c *cli.Context, getenv func(string) st
 		return usagef("no token for %s: %s; pass --token or BUMP_TOKEN to send a token there", repo, withheld)
 	}
 	if token == "" {
-		return usagef("no token for %s: set BUMP_TOKEN (or GITHUB_TOKEN / GITLAB_TOKEN), pass --token, or use a GitHub App", repo)
+		return usagef("no token for %s: set BUMP_TOKEN (or %s), pass --token, or use a GitHub App", repo, forgeTokenHint())
 	}
 	if err := forge.CheckSecure(effectiveAPIURL(kind, apiURL), insecure); err != nil {
 		return usageError{err}
 	}
-	switch kind {
-	case forge.GitHub:
-		gh, err := github.New(github.Options{BaseURL: apiURL, Token: token, Repo: repo})
-		if err != nil {
-			return err
-		}
-		opts.Forge = gh
-		if c.Bool("commit-via-api") {
-			opts.Committer = apiCommitter{gh}
-		}
-	case forge.GitLab:
-		if c.Bool("commit-via-api") {
-			return usagef("--commit-via-api is for GitHub; GitLab signs nothing on commit")
-		}
-		if jobToken && opts.Mode == bump.OpenPR {
-			return usagef("CI_JOB_TOKEN cannot push to another project or open merge requests: create a project access token with the api and write_repository scopes and pass it as GITLAB_TOKEN (or BUMP_TOKEN)")
-		}
-		gl, err := gitlab.New(gitlab.Options{BaseURL: apiURL, Token: token, JobToken: jobToken, Repo: repo})
-		if err != nil {
-			return err
-		}
-		opts.Forge = gl
+	if entry == nil {
+		return nil
+	}
+	return attachForge(c, opts, entry, forgeArgs{apiURL: apiURL, repo: repo, token: token, jobToken: jobToken, openPR: opts.Mode == bump.OpenPR})
+}
+
+// githubAppToken exchanges the GitHub App's key for an installation token.
+func githubAppToken(ctx context.Context, c *cli.Context, opts *bump.Options, id int64, kind forge.Kind, apiURL string, repo forge.Repo) (string, error) {
+	if err := forge.CheckSecure(effectiveAPIURL(kind, apiURL), c.Bool("allow-insecure-http")); err != nil {
+		return "", usageError{err}
+	}
+	if kind != forge.GitHub {
+		return "", usagef("--github-app-id works with GitHub repositories only")
+	}
+	keyArg := c.String("github-app-key")
+	if keyArg == "" {
+		return "", usagef("--github-app-id needs --github-app-key (or BUMP_GITHUB_APP_KEY)")
+	}
+	key, err := secretArg("--github-app-key", keyArg)
+	if err != nil {
+		return "", err
+	}
+	opts.Secrets = append(opts.Secrets, string(key))
+	token, err := github.AppToken(ctx, github.AppOptions{BaseURL: apiURL, AppID: id, PrivateKey: key, Repo: repo})
+	if err != nil {
+		return "", fmt.Errorf("github app %d: %w", id, gitrepo.Scrub(err, opts.Secrets...))
+	}
+	opts.Secrets = append(opts.Secrets, token)
+	return token, nil
+}
+
+// attachForge builds the forge's adapter from the table entry and, for
+// --commit-via-api, its API committer.
+func attachForge(c *cli.Context, opts *bump.Options, entry *forgeEntry, a forgeArgs) error {
+	viaAPI := c.Bool("commit-via-api")
+	if viaAPI && !entry.commitsViaAPI {
+		return usagef("--commit-via-api is for %s; %s signs nothing on commit", apiCommitForges(), entry.title)
+	}
+	f, committer, err := entry.newForge(a)
+	if err != nil {
+		return err
+	}
+	opts.Forge = f
+	if viaAPI {
+		opts.Committer = committer
 	}
 	return nil
 }
-
-// tokenVars are where a token may come from, in order.
-var tokenVars = []string{"BUMP_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "GITLAB_TOKEN", "CI_JOB_TOKEN"}
 
 // findToken returns the token and where it came from: the variable that
 // holds it, or "--token".
@@ -148,43 +150,20 @@ func findToken(flagValue string, getenv func(string) string) (token, source stri
 	return "", ""
 }
 
-// ciHosts reports whether a token from source is one the CI job was given
+// ciHosts reports whether a token from source is one a CI job was given
 // (GitLab's CI_JOB_TOKEN, GITHUB_TOKEN in GitHub Actions) and the hosts of
 // the CI's own server it may go to. No server named means no host.
 func ciHosts(source string, getenv func(string) string) ([]string, bool) {
-	var urls []string
-	switch {
-	case source == "CI_JOB_TOKEN":
-		urls = []string{getenv("CI_SERVER_URL"), getenv("CI_API_V4_URL")}
-	case source == "GITHUB_TOKEN" && getenv("GITHUB_ACTIONS") == "true":
-		server := getenv("GITHUB_SERVER_URL")
-		if server == "" {
-			server = "https://github.com"
-		}
-		urls = []string{server, getenv("GITHUB_API_URL")}
-		if sameHost(server, "github.com") {
-			urls = append(urls, github.DefaultBaseURL)
-		}
-	default:
-		return nil, false
-	}
-	var hosts []string
-	for _, u := range urls {
-		if h := urlHost(u); h != "" && !hostIn(h, hosts) {
-			hosts = append(hosts, h)
+	for _, f := range forges {
+		if f.site.CI.Ambient(source, getenv) {
+			return f.site.CI.Hosts(getenv, f.defaultAPIURL), true
 		}
 	}
-	return hosts, true
+	return nil, false
 }
 
 // urlHost is the lower-case host name of an http(s) URL, "" for anything else.
-func urlHost(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return ""
-	}
-	return strings.ToLower(u.Hostname())
-}
+func urlHost(raw string) string { return forge.URLHost(raw) }
 
 func hostIn(host string, hosts []string) bool {
 	return host != "" && slices.Contains(hosts, strings.ToLower(host))
@@ -193,13 +172,11 @@ func hostIn(host string, hosts []string) bool {
 // effectiveAPIURL is the API base the adapter will call: apiURL, else the
 // forge's public default.
 func effectiveAPIURL(kind forge.Kind, apiURL string) string {
-	switch {
-	case apiURL != "":
+	if apiURL != "" {
 		return apiURL
-	case kind == forge.GitHub:
-		return github.DefaultBaseURL
-	case kind == forge.GitLab:
-		return "https://gitlab.com"
+	}
+	if f := forgeOf(kind); f != nil {
+		return f.defaultAPIURL
 	}
 	return ""
 }
@@ -222,13 +199,13 @@ func whichForge(kindArg string, getenv func(string) string, repoURL string, need
 		return "", repo, nil
 	}
 	if kindArg != "" {
-		kind, err := forge.ParseKind(kindArg)
+		kind, err := forge.ParseKind(kindArg, forgeSites())
 		if err != nil {
 			return "", repo, usageError{err}
 		}
 		return kind, repo, nil
 	}
-	kind, err := forge.Detect(repo.Host, getenv)
+	kind, err := forge.Detect(repo.Host, getenv, forgeSites())
 	if err != nil && needForge {
 		return "", repo, usageError{err}
 	}
@@ -241,39 +218,26 @@ func forgeURL(urlArg string, getenv func(string) string, kind forge.Kind, repo f
 	if urlArg != "" {
 		return urlArg
 	}
-	switch kind {
-	case forge.GitHub:
-		if repo.Host != "github.com" && getenv("GITHUB_API_URL") != "" && sameHost(getenv("GITHUB_SERVER_URL"), repo.Host) {
-			return getenv("GITHUB_API_URL")
-		}
-		if repo.Host != "github.com" {
-			return "https://" + repo.Host + "/api/v3/"
-		}
-	case forge.GitLab:
-		if repo.Host != "gitlab.com" && getenv("CI_SERVER_URL") != "" && sameHost(getenv("CI_SERVER_URL"), repo.Host) {
-			return getenv("CI_SERVER_URL")
-		}
-		if repo.Host != "gitlab.com" {
-			return "https://" + repo.Host
-		}
+	f := forgeOf(kind)
+	if f == nil || repo.Host == f.site.Hosts[0] {
+		return ""
 	}
-	return ""
-}
-
-func sameHost(rawURL, host string) bool {
-	u, err := url.Parse(rawURL)
-	return err == nil && strings.EqualFold(u.Hostname(), host)
+	if u := f.site.CI.JobAPIURL(repo.Host, getenv); u != "" {
+		return u
+	}
+	return f.selfHostedAPIURL(repo.Host)
 }
 
 // gitUsername is what each forge expects beside a token over HTTPS.
 func gitUsername(kind forge.Kind, jobToken bool) string {
+	f := forgeOf(kind)
 	switch {
-	case jobToken:
-		return "gitlab-ci-token"
-	case kind == forge.GitLab:
-		return "oauth2"
+	case f == nil:
+		return "x-access-token"
+	case jobToken && f.jobGitUser != "":
+		return f.jobGitUser
 	}
-	return "x-access-token"
+	return f.gitUser
 }
 
 func sshURL(u string) bool {
@@ -309,11 +273,4 @@ func sshAuth(c *cli.Context, opts *bump.Options) error {
 	opts.Secrets = append(opts.Secrets, string(key))
 	opts.Auth.SSHKey, opts.Auth.KnownHosts = key, hosts
 	return nil
-}
-
-// apiCommitter adapts the GitHub client to bump.APICommitter.
-type apiCommitter struct{ gh *github.Client }
-
-func (a apiCommitter) CommitOnBranch(ctx context.Context, c bump.APICommit) (string, error) {
-	return a.gh.CommitOnBranch(ctx, github.CommitRequest{Branch: c.Branch, BaseSHA: c.BaseSHA, ExpectedHead: c.ExpectedHead, Files: c.Files, Headline: c.Headline, Body: c.Body})
 }

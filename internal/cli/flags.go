@@ -82,9 +82,9 @@ func flags() []cli.Flag {
 
 		// Pull / merge request.
 		&cli.StringFlag{Name: "forge", Category: catPR, EnvVars: env("FORGE"),
-			Usage: "`NAME` of the forge, github or gitlab (default: detected from the repository URL)"},
+			Usage: forgeFlagUsage()},
 		&cli.StringFlag{Name: "forge-url", Category: catPR, EnvVars: env("FORGE_URL"),
-			Usage: "API base `URL` for GitHub Enterprise Server or self-hosted GitLab"},
+			Usage: forgeURLFlagUsage()},
 		&cli.StringFlag{Name: "title", Category: catPR, EnvVars: env("TITLE"),
 			Usage: "pull request title `TEMPLATE`"},
 		&cli.StringFlag{Name: "body", Category: catPR, EnvVars: env("BODY"),

@@ -237,9 +237,9 @@ func (c *Config) validate(s Settings, at []string) error {
 		return c.errorf(key("merge-method"), "merge-method %q: want merge, squash or rebase", s.MergeMethod)
 	}
 	switch s.Forge {
-	case "", "github", "gitlab":
+	case "", "github", "gitlab", "gitea", "forgejo":
 	default:
-		return c.errorf(key("forge"), "forge %q: want github or gitlab", s.Forge)
+		return c.errorf(key("forge"), "forge %q: want github, gitlab, gitea or forgejo", s.Forge)
 	}
 	if s.PushToBase != nil && bool(*s.PushToBase) && s.Branch != "" {
 		return c.errorf(key("branch"), "branch is for pull requests; push-to-base commits onto the base branch")

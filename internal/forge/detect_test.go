@@ -37,25 +37,33 @@ func TestParseRepoURL(t *testing.T) {
 	}
 }
 
+// testSites mirror the cli's forge table (internal/cli/forges.go), which
+// this package cannot import.
+var testSites = []Site{
+	{Kind: GitHub, Hosts: []string{"github.com", "www.github.com"}, CI: CI{Marker: "GITHUB_ACTIONS", Excludes: []string{"GITEA_ACTIONS", "FORGEJO_ACTIONS"}, ServerURL: "GITHUB_SERVER_URL", APIURL: "GITHUB_API_URL", DefaultServer: "https://github.com", Token: "GITHUB_TOKEN"}},
+	{Kind: GitLab, Hosts: []string{"gitlab.com", "www.gitlab.com"}, CI: CI{Marker: "GITLAB_CI", ServerURL: "CI_SERVER_URL", ServerHost: "CI_SERVER_HOST", APIURL: "CI_SERVER_URL", MoreURLs: []string{"CI_API_V4_URL"}, Token: "CI_JOB_TOKEN", TokenOwnName: true}},
+	{Kind: Gitea, Hosts: []string{"gitea.com", "codeberg.org"}, Aliases: []string{"forgejo"}, CI: CI{Marker: "GITEA_ACTIONS", AltMarkers: []string{"FORGEJO_ACTIONS"}, ServerURL: "GITHUB_SERVER_URL", APIURL: "GITHUB_API_URL", MoreURLs: []string{"FORGEJO_SERVER_URL"}, Token: "GITHUB_TOKEN"}},
+}
+
 func TestDetect(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	none := env(nil)
-	if k, err := Detect("github.com", none); k != GitHub || err != nil {
+	if k, err := Detect("github.com", none, testSites); k != GitHub || err != nil {
 		t.Errorf("github.com: %v %v", k, err)
 	}
-	if k, err := Detect("gitlab.com", none); k != GitLab || err != nil {
+	if k, err := Detect("gitlab.com", none, testSites); k != GitLab || err != nil {
 		t.Errorf("gitlab.com: %v %v", k, err)
 	}
 	ghes := env(map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://github.acme.internal"})
-	if k, err := Detect("github.acme.internal", ghes); k != GitHub || err != nil {
+	if k, err := Detect("github.acme.internal", ghes, testSites); k != GitHub || err != nil {
 		t.Errorf("GHES: %v %v", k, err)
 	}
 	gl := env(map[string]string{"GITLAB_CI": "true", "CI_SERVER_HOST": "gitlab.acme.internal"})
-	if k, err := Detect("gitlab.acme.internal", gl); k != GitLab || err != nil {
+	if k, err := Detect("gitlab.acme.internal", gl, testSites); k != GitLab || err != nil {
 		t.Errorf("self-hosted GitLab: %v %v", k, err)
 	}
 	// A CI environment for another host must not make a guess.
-	if _, err := Detect("git.example.org", gl); err == nil || !strings.Contains(err.Error(), "--forge") {
+	if _, err := Detect("git.example.org", gl, testSites); err == nil || !strings.Contains(err.Error(), "--forge") {
 		t.Errorf("unknown host: err = %v, want a hint to pass --forge", err)
 	}
 }
@@ -75,34 +83,34 @@ func TestDetectGitea(t *testing.T) {
 	giteaRunner := env(map[string]string{
 		"GITHUB_ACTIONS": "true", "GITEA_ACTIONS": "true", "GITHUB_SERVER_URL": "https://git.acme.internal",
 	})
-	if k, err := Detect("git.acme.internal", giteaRunner); k != Gitea || err != nil {
+	if k, err := Detect("git.acme.internal", giteaRunner, testSites); k != Gitea || err != nil {
 		t.Errorf("Gitea Actions: %v %v, want gitea", k, err)
 	}
 	forgejoRunner := env(map[string]string{
 		"GITHUB_ACTIONS": "true", "FORGEJO_ACTIONS": "true", "GITHUB_SERVER_URL": "https://forgejo.acme.internal/",
 	})
-	if k, err := Detect("forgejo.acme.internal", forgejoRunner); k != Gitea || err != nil {
+	if k, err := Detect("forgejo.acme.internal", forgejoRunner, testSites); k != Gitea || err != nil {
 		t.Errorf("Forgejo Actions: %v %v, want gitea", k, err)
 	}
 	forgejoOwnURL := env(map[string]string{"FORGEJO_ACTIONS": "true", "FORGEJO_SERVER_URL": "https://code.acme.internal"})
-	if k, err := Detect("code.acme.internal", forgejoOwnURL); k != Gitea || err != nil {
+	if k, err := Detect("code.acme.internal", forgejoOwnURL, testSites); k != Gitea || err != nil {
 		t.Errorf("Forgejo Actions with FORGEJO_SERVER_URL: %v %v, want gitea", k, err)
 	}
 	// The runner's server only: another host is not guessed at.
-	if k, err := Detect("github.acme.internal", giteaRunner); err == nil {
+	if k, err := Detect("github.acme.internal", giteaRunner, testSites); err == nil {
 		t.Errorf("a Gitea runner made %s a %v host", "github.acme.internal", k)
 	}
 	for _, host := range []string{"codeberg.org", "gitea.com"} {
-		if k, err := Detect(host, env(nil)); k != Gitea || err != nil {
+		if k, err := Detect(host, env(nil), testSites); k != Gitea || err != nil {
 			t.Errorf("%s: %v %v, want gitea", host, k, err)
 		}
 	}
 	for _, s := range []string{"gitea", "Gitea", "forgejo", "FORGEJO"} {
-		if k, err := ParseKind(s); k != Gitea || err != nil {
+		if k, err := ParseKind(s, testSites); k != Gitea || err != nil {
 			t.Errorf("ParseKind(%q) = %v, %v; want gitea", s, k, err)
 		}
 	}
-	if _, err := ParseKind("gogs"); err == nil || !strings.Contains(err.Error(), "gitea") {
+	if _, err := ParseKind("gogs", testSites); err == nil || !strings.Contains(err.Error(), "gitea") {
 		t.Errorf("ParseKind(gogs): %v, want an error listing gitea", err)
 	}
 }

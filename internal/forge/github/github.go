@@ -486,26 +486,13 @@ func mapError(err error, action, repo string) error {
 			// A body that is not GitHub's JSON (or was cut to its prefix).
 			msg = fmt.Sprintf("github answered %d with no readable message", er.Response.StatusCode)
 		}
-		switch code := er.Response.StatusCode; {
-		case code == http.StatusUnauthorized:
-			return fmt.Errorf("%s: %w: bad or expired token", action, forge.ErrUnauthorized)
-		case code == http.StatusForbidden:
-			return fmt.Errorf("%s: %w: token lacks permission/scope on %s: %s", action, forge.ErrForbidden, repo, msg)
-		case code == http.StatusNotFound:
-			return fmt.Errorf("%s: %w: repository %s not found or token cannot see it", action, forge.ErrNotFound, repo)
-		case code == http.StatusTooManyRequests:
-			d, _ := forge.RetryAfter(er.Response.Header, time.Now())
-			return fmt.Errorf("%s: %w", action, &forge.RateLimitError{RetryAfter: d, Message: msg})
-		case code == http.StatusUnprocessableEntity || code == http.StatusBadRequest:
-			if strings.Contains(msg, "already exists") {
-				return fmt.Errorf("%s: %w: %s", action, forge.ErrExists, msg)
-			}
-			return fmt.Errorf("%s: %w: %s", action, forge.ErrValidation, msg)
-		case code >= 500:
-			return fmt.Errorf("%s: %w: github answered %d after retries", action, forge.ErrUnavailable, code)
-		default:
-			return fmt.Errorf("%s: github answered %d: %s", action, code, msg)
-		}
+		code := er.Response.StatusCode
+		return forge.StatusError(action, forge.APIError{
+			Forge: "github", Status: code, Header: er.Response.Header, Message: msg,
+			Forbidden: "token lacks permission/scope on " + repo,
+			NotFound:  "repository " + repo + " not found or token cannot see it",
+			Exists:    (code == http.StatusUnprocessableEntity || code == http.StatusBadRequest) && strings.Contains(msg, "already exists"),
+		})
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s: %w", action, err)
 	default:

@@ -20,15 +20,6 @@ import (
 	"github.com/bump-gitops/bump/internal/forge/github"
 )
 
-// The consumer (internal/bump) declares this interface; the adapter must satisfy it.
-var _ interface {
-	FindPullRequest(ctx context.Context, head, base string) (*forge.PullRequest, error)
-	CreatePullRequest(ctx context.Context, spec forge.PullRequestSpec) (*forge.PullRequest, error)
-	UpdatePullRequest(ctx context.Context, pr *forge.PullRequest, spec forge.PullRequestSpec) (*forge.PullRequest, error)
-	ListPullRequests(ctx context.Context, base string) ([]forge.PullRequest, error)
-	ClosePullRequest(ctx context.Context, pr *forge.PullRequest, comment string) error
-} = (*github.Client)(nil)
-
 const canary = "ghp_CANARY0123456789abcdefCANARY"
 
 type sleeps struct {

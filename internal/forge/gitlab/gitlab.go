@@ -20,6 +20,9 @@ import (
 	"github.com/bump-gitops/bump/internal/forge"
 )
 
+// DefaultBaseURL is gitlab.com, whose API is under /api/v4.
+const DefaultBaseURL = "https://gitlab.com"
+
 // Options configures a Client.
 type Options struct {
 	BaseURL  string // "" = https://gitlab.com; self-hosted: https://gitlab.example.com (a trailing /api/v4 is fine)
@@ -48,7 +51,7 @@ func New(opts Options) (*Client, error) {
 	if opts.Repo.Path == "" {
 		return nil, errors.New("gitlab: the project path is required")
 	}
-	base := "https://gitlab.com"
+	base := DefaultBaseURL
 	if opts.BaseURL != "" {
 		// Accept CI_API_V4_URL as well as CI_SERVER_URL.
 		base = strings.TrimSuffix(strings.TrimSuffix(opts.BaseURL, "/"), "/api/v4")
@@ -281,27 +284,17 @@ func (c *Client) wrap(err error, action string) error {
 	if c.jobToken && (code == http.StatusUnauthorized || code == http.StatusForbidden) {
 		return fmt.Errorf("%s: %w: CI_JOB_TOKEN cannot open merge requests; create a project access token with the api and write_repository scopes and pass it as GITLAB_TOKEN (or BUMP_TOKEN)", action, forge.ErrForbidden)
 	}
-	switch {
-	case code == http.StatusUnauthorized:
-		return fmt.Errorf("%s: %w: bad or expired token", action, forge.ErrUnauthorized)
-	case code == http.StatusForbidden:
-		return fmt.Errorf("%s: %w: token lacks permission on %s (needs the api scope and Developer role): %s", action, forge.ErrForbidden, c.project, msg)
-	case code == http.StatusNotFound:
-		return fmt.Errorf("%s: %w: project %s not found or token cannot see it", action, forge.ErrNotFound, c.project)
-	case code == http.StatusConflict:
-		return fmt.Errorf("%s: %w: %s", action, forge.ErrExists, msg)
-	case code == http.StatusTooManyRequests:
-		d, _ := forge.RetryAfter(er.Response.Header, time.Now())
-		if d > 0 {
+	if code == http.StatusTooManyRequests {
+		if d, _ := forge.RetryAfter(er.Response.Header, time.Now()); d > 0 {
 			msg = fmt.Sprintf("%s; retry in %s", msg, d.Round(time.Second))
 		}
-		return fmt.Errorf("%s: %w", action, &forge.RateLimitError{RetryAfter: d, Message: msg})
-	case code == http.StatusUnprocessableEntity || code == http.StatusBadRequest:
-		return fmt.Errorf("%s: %w: %s", action, forge.ErrValidation, msg)
-	case code >= 500:
-		return fmt.Errorf("%s: %w: gitlab answered %d after retries", action, forge.ErrUnavailable, code)
 	}
-	return fmt.Errorf("%s: gitlab answered %d: %s", action, code, msg)
+	return forge.StatusError(action, forge.APIError{
+		Forge: "gitlab", Status: code, Header: er.Response.Header, Message: msg,
+		Forbidden: "token lacks permission on " + c.project + " (needs the api scope and Developer role)",
+		NotFound:  "project " + c.project + " not found or token cannot see it",
+		Exists:    code == http.StatusConflict,
+	})
 }
 
 // message is GitLab's own explanation, flattened to one line. GitLab puts

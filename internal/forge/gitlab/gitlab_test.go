@@ -37,14 +37,6 @@ func setup(t *testing.T, opts forgetest.GitLabOptions) (*forgetest.GitLab, *Clie
 	return fake, c
 }
 
-var _ interface {
-	FindPullRequest(context.Context, string, string) (*forge.PullRequest, error)
-	CreatePullRequest(context.Context, forge.PullRequestSpec) (*forge.PullRequest, error)
-	UpdatePullRequest(context.Context, *forge.PullRequest, forge.PullRequestSpec) (*forge.PullRequest, error)
-	ListPullRequests(context.Context, string) ([]forge.PullRequest, error)
-	ClosePullRequest(context.Context, *forge.PullRequest, string) error
-} = (*Client)(nil)
-
 func TestCreateFindUpdateClose(t *testing.T) {
 	ctx := context.Background()
 	fake, c := setup(t, forgetest.GitLabOptions{Users: map[string]int64{"alice": 7, "bob": 8}})
