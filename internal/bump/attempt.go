@@ -43,8 +43,7 @@ func (r *run) attempt(ctx context.Context) (*Outcome, []imageref.Ref, error) {
 		r.log.Info("up to date", "base", base)
 		return out, refs, nil
 	}
-	err = r.land(ctx, out, res, refs, baseCommit)
-	if err != nil {
+	if err := r.land(ctx, out, res, refs, baseCommit); err != nil {
 		return nil, nil, err
 	}
 	return out, refs, nil
@@ -85,9 +84,25 @@ func (r *run) land(ctx context.Context, out *Outcome, res *manifest.Result, refs
 	for _, f := range res.Files {
 		files[f.Path] = f.Data
 	}
+	return r.commit(ctx, out, commitSpec{branch: branch, parent: baseCommit, expected: expected, files: files, message: message})
+}
+
+// commitSpec is one commit to make on a branch.
+type commitSpec struct {
+	branch   string
+	parent   string
+	expected string // the branch's tip the update must find (the lease); "" when it must not exist
+	files    map[string][]byte
+	message  string
+}
+
+// commit makes the commit (through the forge's API with a Committer) and
+// moves the branch: the checkout's own for a local commit, else the
+// remote's by a push.
+func (r *run) commit(ctx context.Context, out *Outcome, c commitSpec) error {
 	if r.opts.Committer != nil && !r.opts.PushToBase {
-		headline, body := splitMessage(message)
-		sha, err := commitViaAPI(ctx, r.opts.Committer, APICommit{Branch: branch, BaseSHA: baseCommit, ExpectedHead: expected, Files: files, Headline: headline, Body: body})
+		headline, body := splitMessage(c.message)
+		sha, err := commitViaAPI(ctx, r.opts.Committer, APICommit{Branch: c.branch, BaseSHA: c.parent, ExpectedHead: c.expected, Files: c.files, Headline: headline, Body: body})
 		if err != nil {
 			return err
 		}
@@ -95,9 +110,9 @@ func (r *run) land(ctx context.Context, out *Outcome, res *manifest.Result, refs
 		return nil
 	}
 	commit, err := r.repo.Commit(ctx, gitrepo.CommitRequest{
-		Parent:     baseCommit,
-		Files:      files,
-		Message:    message,
+		Parent:     c.parent,
+		Files:      c.files,
+		Message:    c.message,
 		Author:     r.opts.Author,
 		Committer:  r.opts.CommittedBy,
 		SigningKey: r.opts.SigningKey,
@@ -107,13 +122,13 @@ func (r *run) land(ctx context.Context, out *Outcome, res *manifest.Result, refs
 	}
 	out.Commit = commit
 	if r.opts.Mode == CommitOnly {
-		return r.setLocalBranch(branch, commit, expected, message)
+		return r.setLocalBranch(c.branch, commit, c.expected, c.message)
 	}
-	if err := r.repo.Push(ctx, commit, branch, expected); err != nil {
+	if err := r.repo.Push(ctx, commit, c.branch, c.expected); err != nil {
 		return err
 	}
 	out.Pushed = true
-	r.log.Info("pushed", "branch", branch, "commit", commit)
+	r.log.Info("pushed", "branch", c.branch, "commit", commit)
 	return nil
 }
 
