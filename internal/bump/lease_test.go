@@ -38,7 +38,7 @@ func TestCommitViaAPIHoldsLease(t *testing.T) {
 	}
 	committer := &apiCommitter{gh: gh}
 	opts.Mode, opts.Committer = Push, committer
-	opts.Images = mustRefs(t, "ghcr.io/acme/api:v1.2.3")
+	opts.Source = Fixed(mustRefs(t, "ghcr.io/acme/api:v1.2.3"))
 	if _, err := Run(ctx, opts); err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestCommitViaAPIHoldsLease(t *testing.T) {
 	committer.before = func() {
 		theirs = s.Commit(t, "m", "bump/api", map[string]string{"NOTES.md": "review\n"}, "review fix")
 	}
-	opts.Images = mustRefs(t, "ghcr.io/acme/api:v1.2.4")
+	opts.Source = Fixed(mustRefs(t, "ghcr.io/acme/api:v1.2.4"))
 	_, err = Run(ctx, opts)
 	if err == nil || !strings.Contains(err.Error(), `"review fix" that bump did not make`) {
 		t.Fatalf("run raced by a push: %v, want the foreign commit named", err)

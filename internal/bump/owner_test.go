@@ -10,11 +10,9 @@ import (
 // user's; messages of earlier versions (no trailer) are recognised by
 // their shape; anything else is not bump's.
 func TestOwnCommit(t *testing.T) {
-	opts := Options{Images: mustRefs(t, "ghcr.io/acme/api:v1.2.3"), Templates: Templates{Message: "deploy {{.Name}}"}}
-	d := newTemplateData(opts, &manifest.Result{Changes: []manifest.Change{{File: "a b/x.yaml", Line: 3, Image: "ghcr.io/acme/api", From: "v1", To: "v1.2.3"}}}, "main")
+	d := newTemplateData(mustRefs(t, "ghcr.io/acme/api:v1.2.3"), CI{}, &manifest.Result{Changes: []manifest.Change{{File: "a b/x.yaml", Line: 3, Image: "ghcr.io/acme/api", From: "v1", To: "v1.2.3"}}}, "main")
 	for _, tmpl := range []string{"", "deploy {{.Name}}"} {
-		opts.Templates.Message = tmpl
-		msg, err := commitMessage(opts, d)
+		msg, err := commitMessage(tmpl, d)
 		if err != nil {
 			t.Fatal(err)
 		}

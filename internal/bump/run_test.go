@@ -101,11 +101,11 @@ func TestPullRequestDescribesBranchThatMovedOn(t *testing.T) {
 	s, opts := raceSetup(t)
 	f := &memForge{prs: map[string]*forge.PullRequest{}}
 	opts.Forge = f
-	opts.Images = mustRefs(t, "ghcr.io/acme/api:v1.2.3")
+	opts.Source = Fixed(mustRefs(t, "ghcr.io/acme/api:v1.2.3"))
 	f.beforeCreate = func() {
 		newer := opts
 		newer.Mode, newer.Forge = Push, nil
-		newer.Images = mustRefs(t, "ghcr.io/acme/api:v1.2.4")
+		newer.Source = Fixed(mustRefs(t, "ghcr.io/acme/api:v1.2.4"))
 		if _, err := Run(ctx, newer); err != nil {
 			t.Errorf("the newer run: %v", err)
 		}
@@ -141,7 +141,7 @@ func TestPullRequestOpenedMeanwhile(t *testing.T) {
 	_, opts := raceSetup(t)
 	f := &memForge{prs: map[string]*forge.PullRequest{}}
 	opts.Forge = f
-	opts.Images = mustRefs(t, "ghcr.io/acme/api:v1.2.3")
+	opts.Source = Fixed(mustRefs(t, "ghcr.io/acme/api:v1.2.3"))
 	f.beforeCreate = func() {
 		f.prs["bump/api"] = &forge.PullRequest{Number: 7, URL: "https://forge.test/pr/7", Head: "bump/api", Base: "main", Title: "theirs"}
 	}

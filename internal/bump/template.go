@@ -67,14 +67,15 @@ Source commit: {{.CI.SourceURL}}{{end}}{{if .CI.PipelineURL}}
 Pipeline: {{.CI.PipelineURL}}{{end}}
 `
 
-func newTemplateData(opts Options, res *manifest.Result, base string) *templateData {
-	d := &templateData{Changes: res.Changes, Warnings: res.Warnings, Base: base, CI: opts.CI}
+// newTemplateData describes a rewrite of refs onto base, for templates.
+func newTemplateData(refs []imageref.Ref, ci CI, res *manifest.Result, base string) *templateData {
+	d := &templateData{Changes: res.Changes, Warnings: res.Warnings, Base: base, CI: ci}
 	for _, sk := range res.Skipped {
 		if sk.Image != "" { // a skip without an image is about a file, not a deploy
 			d.Skipped = append(d.Skipped, sk)
 		}
 	}
-	images := changedImages(opts.Images, res.Changes)
+	images := changedImages(refs, res.Changes)
 	shorts := make([]string, 0, len(images))
 	for _, ref := range images {
 		short := path.Base(ref.Name)
@@ -107,8 +108,8 @@ func changedImages(images []imageref.Ref, changes []manifest.Change) []imageref.
 	return out
 }
 
-func newTemplateDataFromOutcome(opts Options, out *Outcome) *templateData {
-	d := newTemplateData(opts, &manifest.Result{Changes: out.Changes, Skipped: out.Skipped, Warnings: out.Warnings}, out.Base)
+func newTemplateDataFromOutcome(refs []imageref.Ref, ci CI, out *Outcome) *templateData {
+	d := newTemplateData(refs, ci, &manifest.Result{Changes: out.Changes, Skipped: out.Skipped, Warnings: out.Warnings}, out.Base)
 	d.Branch = out.Branch
 	return d
 }
@@ -188,8 +189,9 @@ func render(name, text, fallback string, data *templateData) (string, error) {
 // commitMessage is the rendered first line, then one line per change, and
 // last the CI links and the Bumped-by trailer in one trailer block, so
 // `git log` alone tells what moved, why, and that bump made it.
-func commitMessage(opts Options, d *templateData) (string, error) {
-	subject, err := render("message", opts.Templates.Message, defaultMessage, d)
+// tmpl is the --message template ("" for the default).
+func commitMessage(tmpl string, d *templateData) (string, error) {
+	subject, err := render("message", tmpl, defaultMessage, d)
 	if err != nil {
 		return "", err
 	}

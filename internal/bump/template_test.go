@@ -22,21 +22,19 @@ func mustRefs(t *testing.T, refs ...string) []imageref.Ref {
 }
 
 func TestTemplatesDefaults(t *testing.T) {
-	opts := Options{
-		Images: mustRefs(t, "ghcr.io/acme/worker:v1.2.3", "ghcr.io/acme/api:v1.2.3"),
-		CI:     CI{SourceURL: "https://github.com/acme/api/commit/abc", PipelineURL: "https://github.com/acme/api/actions/runs/1"},
-	}
+	refs := mustRefs(t, "ghcr.io/acme/worker:v1.2.3", "ghcr.io/acme/api:v1.2.3")
+	ci := CI{SourceURL: "https://github.com/acme/api/commit/abc", PipelineURL: "https://github.com/acme/api/actions/runs/1"}
 	res := &manifest.Result{Changes: []manifest.Change{
 		{File: "apps/a|b.yaml", Line: 3, Image: "ghcr.io/acme/api", From: "v1.2.2", To: "v1.2.3"},
 		{File: "apps/w.yaml", Line: 5, Image: "ghcr.io/acme/worker", From: "v1.2.2", To: "v1.2.3"},
 	}}
-	d := newTemplateData(opts, res, "main")
+	d := newTemplateData(refs, ci, res, "main")
 
 	branch, err := render("branch", "", defaultBranch, d)
 	if err != nil || branch != "bump/api+worker" {
 		t.Errorf("branch = %q, %v; want bump/api+worker", branch, err)
 	}
-	msg, err := commitMessage(opts, d)
+	msg, err := commitMessage("", d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +66,7 @@ func TestTemplateBodyListsSkipped(t *testing.T) {
 		Skipped:  []manifest.Skip{{File: "b.yaml", Line: 4, Image: "ghcr.io/acme/api", Reason: "invalid yaml: bad | indent"}, {File: "link.yaml", Reason: "symlink (not followed)"}},
 		Warnings: []manifest.Skip{{File: "c.yaml", Line: 8, Reason: `repeats the mapping key "selector"`}},
 	}
-	body, err := render("body", "", defaultBody, newTemplateData(Options{Images: mustRefs(t, "ghcr.io/acme/api:v2")}, res, "main"))
+	body, err := render("body", "", defaultBody, newTemplateData(mustRefs(t, "ghcr.io/acme/api:v2"), CI{}, res, "main"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +81,7 @@ func TestTemplateBodyListsSkipped(t *testing.T) {
 }
 
 func TestTemplateErrors(t *testing.T) {
-	d := newTemplateData(Options{Images: mustRefs(t, "nginx:1.27")}, &manifest.Result{}, "main")
+	d := newTemplateData(mustRefs(t, "nginx:1.27"), CI{}, &manifest.Result{}, "main")
 	if _, err := render("branch", "bump/{{.Nope}}", defaultBranch, d); err == nil {
 		t.Error("unknown field: no error")
 	}
@@ -116,11 +114,11 @@ func TestMarker(t *testing.T) {
 // TestTemplatesNameWhatChanged: an image found nowhere does not name the
 // branch, the title or the commit.
 func TestTemplatesNameWhatChanged(t *testing.T) {
-	opts := Options{Images: mustRefs(t, "ghcr.io/acme/api:v1.2.3", "ghcr.io/acme/ghost:v9")}
+	refs := mustRefs(t, "ghcr.io/acme/api:v1.2.3", "ghcr.io/acme/ghost:v9")
 	res := &manifest.Result{Changes: []manifest.Change{
 		{File: "a.yaml", Line: 1, Image: "ghcr.io/acme/api", From: "v1.2.2", To: "v1.2.3"},
 	}}
-	d := newTemplateData(opts, res, "main")
+	d := newTemplateData(refs, CI{}, res, "main")
 	branch, err := render("branch", "", defaultBranch, d)
 	if err != nil || branch != "bump/api" {
 		t.Errorf("branch = %q, %v; want bump/api", branch, err)

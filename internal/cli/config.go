@@ -179,33 +179,33 @@ func overlay(c *cli.Context, s config.Settings, opts *bump.Options) {
 // and lays the pipeline's file (pipe, resolved as pipeSettings; nil when
 // there is none) over it. What decides where and how to clone (repo, base,
 // forge) is settled by then, so the cloned file may not change it.
-func configureFromRepo(c *cli.Context, pipe *config.Config, pipeSettings *config.Settings) func(fs.FS, *bump.Options) error {
-	return func(fsys fs.FS, opts *bump.Options) error {
+func configureFromRepo(c *cli.Context, pipe *config.Config, pipeSettings *config.Settings) func(fs.FS, bump.Options) (bump.Options, error) {
+	return func(fsys fs.FS, opts bump.Options) (bump.Options, error) {
 		own, err := readRepoConfig(fsys)
 		if err != nil {
-			return err
+			return opts, err
 		}
 		env := c.String("env")
 		s, err := resolveLayers(env, own, pipe)
 		if err != nil || s == nil {
-			return err
+			return opts, err
 		}
 		for _, k := range []struct{ key, val string }{{"repo", s.Repo}, {"forge", s.Forge}, {"forge-url", s.ForgeURL}, {"base", s.Base}} {
 			if k.val == "" || (k.key == "base" && (k.val == opts.Base || opts.Base == "")) {
 				continue
 			}
-			return usageError{own.KeyError(env, k.key, "%s %q: the manifests repository's own config file cannot choose repo, base, forge or forge-url (it is read from that clone): set them with flags, BUMP_* variables or the pipeline's config file", k.key, k.val)}
+			return opts, usageError{own.KeyError(env, k.key, "%s %q: the manifests repository's own config file cannot choose repo, base, forge or forge-url (it is read from that clone): set them with flags, BUMP_* variables or the pipeline's config file", k.key, k.val)}
 		}
 		if pipeSettings != nil {
 			merged := config.Merge(*s, *pipeSettings)
 			s = &merged
 		}
 		base := opts.Base
-		if err := applyConfig(c, s, opts); err != nil {
-			return err
+		if err := applyConfig(c, s, &opts); err != nil {
+			return opts, err
 		}
 		opts.Base = base
-		return nil
+		return opts, nil
 	}
 }
 

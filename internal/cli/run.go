@@ -126,9 +126,11 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 	if len(images) == 0 {
 		return opts, usagef("no image given: pass --image NAME:TAG (or set BUMP_IMAGE)")
 	}
-	if opts.Images, err = parseImages(images); err != nil {
+	refs, err := parseImages(images)
+	if err != nil {
 		return opts, err
 	}
+	opts.Source = bump.Fixed(refs)
 	if err := checkTemplateFlags(opts.Templates); err != nil {
 		return opts, err
 	}
@@ -188,7 +190,7 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 	if opts.RepoURL != "" {
 		// The manifests repository's own .bump.yaml is read from the
 		// clone and layered under the pipeline's file.
-		opts.Configure = configureFromRepo(c, cfg, settings)
+		opts.Settle = configureFromRepo(c, cfg, settings)
 	}
 	if opts.DryRun || mode == bump.WriteFiles {
 		// Nothing leaves the machine: no credentials needed.
@@ -212,12 +214,12 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 	if mode == bump.CommitOnly {
 		return opts, nil
 	}
-	if opts.Mode == bump.OpenPR && opts.Configure != nil && !c.Bool("commit-via-api") {
+	if opts.Mode == bump.OpenPR && opts.Settle != nil && !c.Bool("commit-via-api") {
 		// The cloned .bump.yaml may still choose push-to-base, which needs
 		// no forge: a repository no forge hosts is an error only if it
 		// does not.
 		if _, _, ferr := whichForge(fc.kind, getenv, opts.RepoURL, true); ferr != nil {
-			opts.Configure = requireForge(opts.Configure, ferr)
+			opts.Settle = requireForge(opts.Settle, ferr)
 			return opts, withCredentials(ctx, c, getenv, &opts, fc, false)
 		}
 	}
@@ -226,15 +228,13 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 
 // requireForge fails a run that, once the cloned config is read, still
 // opens a pull request although no forge could be found.
-func requireForge(configure func(fs.FS, *bump.Options) error, forgeErr error) func(fs.FS, *bump.Options) error {
-	return func(fsys fs.FS, opts *bump.Options) error {
-		if err := configure(fsys, opts); err != nil {
-			return err
+func requireForge(settle func(fs.FS, bump.Options) (bump.Options, error), forgeErr error) func(fs.FS, bump.Options) (bump.Options, error) {
+	return func(fsys fs.FS, opts bump.Options) (bump.Options, error) {
+		opts, err := settle(fsys, opts)
+		if err == nil && opts.Mode == bump.OpenPR {
+			err = forgeErr
 		}
-		if opts.Mode == bump.OpenPR {
-			return forgeErr
-		}
-		return nil
+		return opts, err
 	}
 }
 

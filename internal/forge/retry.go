@@ -55,7 +55,7 @@ func (o RetryOptions) withDefaults() RetryOptions {
 		o.MaxTotal = 90 * time.Second
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleepCtx
+		o.Sleep = Sleep
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -71,7 +71,8 @@ func (o RetryOptions) withDefaults() RetryOptions {
 	return o
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits for d, or until ctx is done.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -80,6 +81,17 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Backoff is capped exponential back-off, before jitter: the wait before
+// retry number attempt (from 1) is base doubled attempt-1 times, at most
+// ceiling. The HTTP retries here and bump's push retries share it.
+func Backoff(attempt int, base, ceiling time.Duration) time.Duration {
+	d := base
+	for i := 1; i < attempt && d < ceiling; i++ {
+		d *= 2
+	}
+	return min(d, ceiling)
 }
 
 // RetryTransport retries requests the forge asks to be retried: 429, any 5xx,
@@ -143,7 +155,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // decide reports whether to retry and how long to wait first.
 func (t *RetryTransport) decide(req *http.Request, resp *http.Response, err error, attempt int) (time.Duration, bool) {
-	backoff := t.opts.Jitter(min(t.opts.BaseDelay<<(attempt-1), t.opts.MaxWait))
+	backoff := t.opts.Jitter(Backoff(attempt, t.opts.BaseDelay, t.opts.MaxWait))
 	if err != nil {
 		if req.Context().Err() != nil || !idempotent(req) {
 			return 0, false

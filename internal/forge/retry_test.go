@@ -207,7 +207,7 @@ func TestRetryTransportContextCancelled(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(t.Context())
 	rt := NewRetryTransport(nil, RetryOptions{
-		Sleep: func(ctx context.Context, d time.Duration) error { cancel(); return sleepCtx(ctx, d) },
+		Sleep: func(ctx context.Context, d time.Duration) error { cancel(); return Sleep(ctx, d) },
 	})
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
 	start := time.Now()
@@ -237,5 +237,28 @@ func TestRetryAfter(t *testing.T) {
 	h.Set("X-RateLimit-Reset", "1")
 	if d, ok := RetryAfter(h, epoch); ok {
 		t.Errorf("quota left but got hint %v", d)
+	}
+}
+
+// Backoff doubles from base and stops at the ceiling, without overflowing
+// however many attempts a caller allows.
+func TestBackoff(t *testing.T) {
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		attempt       int
+		base, ceiling time.Duration
+		want          time.Duration
+	}{
+		{1, time.Second, 30 * time.Second, time.Second},
+		{3, time.Second, 30 * time.Second, 4 * time.Second},
+		{6, time.Second, 30 * time.Second, 30 * time.Second},
+		{1, 200 * ms, 6400 * ms, 200 * ms},
+		{6, 200 * ms, 6400 * ms, 6400 * ms},
+		{1000, 200 * ms, 6400 * ms, 6400 * ms},
+		{0, time.Second, 30 * time.Second, time.Second},
+	} {
+		if got := Backoff(tc.attempt, tc.base, tc.ceiling); got != tc.want {
+			t.Errorf("Backoff(%d, %v, %v) = %v, want %v", tc.attempt, tc.base, tc.ceiling, got, tc.want)
+		}
 	}
 }
