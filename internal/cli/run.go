@@ -94,8 +94,10 @@ func newLogger(w io.Writer, format string, verbose bool, secrets *secretList) (*
 // options is the wiring step: the command line, parsed, laid over the
 // config files, then the credentials and CI context the run needs.
 func options(ctx context.Context, c *cli.Context, cl commandLine, getenv func(string) string, log *slog.Logger) (bump.Options, error) {
-	opts, err := parse(&cl)
-	if err != nil {
+	// parse's steps, with the files read between the check of the
+	// command line and the check of the settings it lays over them.
+	var opts bump.Options
+	if err := cl.check(); err != nil {
 		return opts, err
 	}
 	files, err := readConfigs(cl)

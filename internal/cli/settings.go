@@ -117,7 +117,9 @@ func (cl commandLine) resolve(files ...config.Layer) (config.Layer, error) {
 	}
 	// A branch from a file is a default for the environments that open
 	// pull requests; one asked for on the command line is a mistake.
-	if config.IsTrue(s.PushToBase) && cl.Branch != nil {
+	// (Checked in this order, around merge-method, as bump always has.)
+	branchWithPushToBase := func(pushToBase *bool) bool { return config.IsTrue(pushToBase) && cl.Branch != nil }
+	if branchWithPushToBase(cl.PushToBase) {
 		return s, errBranchWithPushToBase
 	}
 	switch m := config.Str(s.MergeMethod); m {
@@ -125,6 +127,9 @@ func (cl commandLine) resolve(files ...config.Layer) (config.Layer, error) {
 	default:
 		// The files' values are checked where they are read, with their line.
 		return s, usagef("--merge-method %q: want merge, squash or rebase", m)
+	}
+	if branchWithPushToBase(s.PushToBase) {
+		return s, errBranchWithPushToBase
 	}
 	return s, nil
 }
