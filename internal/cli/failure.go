@@ -52,9 +52,25 @@ func errorFormats(flags []cli.Flag, args []string, getenv func(string) string) f
 // so far, if any, with the error and the exit status, so that a pipeline
 // reading stdout with jq always gets one object.
 type failedRun struct {
-	*bump.Outcome
+	outcome  *bump.Outcome
 	Error    string `json:"error"`
 	ExitCode int    `json:"exit_code"`
+}
+
+// MarshalJSON writes the outcome's keys (by its own MarshalJSON), then
+// error and exit_code. Embedding the outcome would promote its
+// MarshalJSON, which drops the error and panics on a nil outcome.
+func (f failedRun) MarshalJSON() ([]byte, error) {
+	type plain failedRun
+	tail, err := json.Marshal(plain(f))
+	if err != nil || f.outcome == nil {
+		return tail, err
+	}
+	head, err := json.Marshal(f.outcome)
+	if err != nil || len(head) < 2 || string(head) == "{}" {
+		return tail, err
+	}
+	return append(append(head[:len(head)-1:len(head)-1], ','), tail[1:]...), nil
 }
 
 // reportError says why the run failed, once: on stderr as one line, or
@@ -65,11 +81,11 @@ func reportError(stdout, stderr io.Writer, f formats, out *bump.Outcome, msg str
 	if f.output == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		v := failedRun{Outcome: out, Error: msg, ExitCode: code}
+		v := failedRun{outcome: out, Error: msg, ExitCode: code}
 		if out != nil && out.Changes == nil {
 			o := *out
 			o.Changes = []manifest.Change{}
-			v.Outcome = &o
+			v.outcome = &o
 		}
 		enc.Encode(v)
 	}
