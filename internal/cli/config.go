@@ -158,35 +158,46 @@ func errNoConfig(env string) error {
 	return usagef("--env %s: no config file (.bump.yaml in the repository, or --config)", env)
 }
 
-// configureFromRepo reads .bump.yaml from the cloned manifests repository
-// and lays the pipeline's file (pipe, resolved as pipeSettings; nil when
-// there is none) over it. What decides where and how to clone (repo, base,
-// forge) is settled by then, so the cloned file may not change it.
-func configureFromRepo(cl commandLine, pipe *config.Config, pipeLayers []config.Layer) func(fs.FS, *bump.Options) error {
+// configureFromRepo is the hook bump calls with the cloned tree: a thin
+// wrapper over cloneSettings, which lays the cloned file under the others.
+func configureFromRepo(cl commandLine, files configFiles) func(fs.FS, *bump.Options) error {
 	return func(fsys fs.FS, opts *bump.Options) error {
-		own, err := readRepoConfig(fsys)
-		if err != nil {
-			return err
-		}
-		s, err := resolveLayers(cl.Env, own, pipe)
+		s, err := cl.cloneSettings(fsys, files, opts.Base)
 		if err != nil || s == nil {
 			return err
 		}
-		for _, k := range []struct{ key, val string }{{"repo", s.Repo}, {"forge", s.Forge}, {"forge-url", s.ForgeURL}, {"base", s.Base}} {
-			if k.val == "" || (k.key == "base" && (k.val == opts.Base || opts.Base == "")) {
-				continue
-			}
-			return usageError{own.KeyError(cl.Env, k.key, "%s %q: the manifests repository's own config file cannot choose repo, base, forge or forge-url (it is read from that clone): set them with flags, BUMP_* variables or the pipeline's config file", k.key, k.val)}
-		}
-		merged, err := cl.resolve(append([]config.Layer{s.Layer()}, pipeLayers...)...)
-		if err != nil {
-			return err
-		}
 		base := opts.Base
-		apply(merged, opts)
+		apply(*s, opts)
 		opts.Base = base
 		return nil
 	}
+}
+
+// cloneSettings reads .bump.yaml from the cloned manifests repository and
+// lays the pipeline's file and the command line over it; nil when the
+// clone has no file. What decides where and how to clone (repo, base,
+// forge) is settled by then (base is the base cloned), so the cloned file
+// may not change it.
+func (cl commandLine) cloneSettings(fsys fs.FS, files configFiles, base string) (*config.Layer, error) {
+	own, err := readRepoConfig(fsys)
+	if err != nil {
+		return nil, err
+	}
+	s, err := resolveLayers(cl.Env, own, files.pipe)
+	if err != nil || s == nil {
+		return nil, err
+	}
+	for _, k := range []struct{ key, val string }{{"repo", s.Repo}, {"forge", s.Forge}, {"forge-url", s.ForgeURL}, {"base", s.Base}} {
+		if k.val == "" || (k.key == "base" && (k.val == base || base == "")) {
+			continue
+		}
+		return nil, usageError{own.KeyError(cl.Env, k.key, "%s %q: the manifests repository's own config file cannot choose repo, base, forge or forge-url (it is read from that clone): set them with flags, BUMP_* variables or the pipeline's config file", k.key, k.val)}
+	}
+	merged, err := cl.resolve(append([]config.Layer{s.Layer()}, files.pipeLayers...)...)
+	if err != nil {
+		return nil, err
+	}
+	return &merged, nil
 }
 
 // readRepoConfig parses the cloned repository's .bump.yaml; nil when it

@@ -113,7 +113,7 @@ func options(ctx context.Context, c *cli.Context, cl commandLine, getenv func(st
 	if opts.RepoURL != "" {
 		// The manifests repository's own .bump.yaml is read from the
 		// clone and layered under the pipeline's file.
-		opts.Configure = configureFromRepo(cl, files.pipe, files.pipeLayers)
+		opts.Configure = configureFromRepo(cl, files)
 	}
 	fc := forgeChoice{kind: config.Str(s.Forge), apiURL: config.Str(s.ForgeURL)}
 	return opts, wire(ctx, c, cl, getenv, &opts, fc)

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/urfave/cli/v2"
 
@@ -186,3 +187,32 @@ func TestLayers(t *testing.T) {
 }
 
 func errorAs(err error, target *usageError) bool { return errors.As(err, target) }
+
+// TestCloneSettings: the cloned repository's file is the lowest layer,
+// and may not choose what the clone was made with.
+func TestCloneSettings(t *testing.T) {
+	cl, _, err := parseArgs(t, "-i", "nginx:1.1", "-r", "https://github.com/acme/m.git", "--title", "flag")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipe, err := config.Parse("pipe.yaml", []byte("version: 1\nlabels: [pipe]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, _ := pipe.Resolve("")
+	files := configFiles{pipe: pipe, pipeLayers: []config.Layer{ps.Layer()}}
+	clone := fstest.MapFS{config.FileName: {Data: []byte("version: 1\nbase: main\nlabels: [own]\ntitle: own\ndraft: yes\n")}}
+	s, err := cl.cloneSettings(clone, files, "main")
+	if err != nil || s == nil {
+		t.Fatalf("settings %v, err %v", s, err)
+	}
+	if config.Str(s.Title) != "flag" || !reflect.DeepEqual(s.Labels, []string{"pipe"}) || !config.IsTrue(s.Draft) {
+		t.Errorf("got title %q labels %q draft %v", config.Str(s.Title), s.Labels, s.Draft)
+	}
+	if _, err := cl.cloneSettings(clone, files, "release"); err == nil || !strings.HasPrefix(err.Error(), ".bump.yaml:2: base \"main\"") {
+		t.Errorf("a cloned file choosing the base: err = %v", err)
+	}
+	if s, err := cl.cloneSettings(fstest.MapFS{}, files, ""); s != nil || err != nil {
+		t.Errorf("no cloned file: %v, %v", s, err)
+	}
+}
