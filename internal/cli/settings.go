@@ -2,6 +2,7 @@ package cli
 
 import (
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -111,7 +112,7 @@ func parse(cl *commandLine) (bump.Options, error) {
 // first: the manifests repository's, then the pipeline's) and validates
 // the result.
 func (cl commandLine) resolve(files ...config.Layer) (config.Layer, error) {
-	s := config.Merge(append(files, cl.Layer)...)
+	s := config.Merge(slices.Concat(files, []config.Layer{cl.Layer})...)
 	if config.IsTrue(cl.PushToBase) && cl.CommitViaAPI {
 		return s, usagef("--commit-via-api works on the head branch; it cannot be combined with --push-to-base")
 	}
