@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/bump-gitops/bump/internal/bump"
 	"github.com/bump-gitops/bump/internal/config"
 )
@@ -19,14 +17,14 @@ import (
 // loadConfig reads --config, or .bump.yaml at the root of the local
 // checkout; nil when there is none. The manifests repo's own file, when
 // bump clones it, is read later by configureFromRepo.
-func loadConfig(c *cli.Context, local bool) (*config.Config, error) {
-	if file := c.String("config"); file != "" {
+func loadConfig(cl commandLine, local bool) (*config.Config, error) {
+	if file := cl.ConfigFile; file != "" {
 		return loadChecked(file)
 	}
 	if !local {
 		return nil, nil
 	}
-	file := filepath.Join(orDefault(c, "dir", "."), config.FileName)
+	file := filepath.Join(cl.Dir, config.FileName)
 	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -69,37 +67,76 @@ func checkFileTemplates(cfg *config.Config) error {
 
 // checkoutConfig reads the .bump.yaml of the local checkout when --config
 // names another file (which is then the pipeline's); nil otherwise.
-func checkoutConfig(c *cli.Context, local bool) (*config.Config, error) {
-	if !local || c.String("config") == "" {
+func checkoutConfig(cl commandLine, local bool) (*config.Config, error) {
+	if !local || cl.ConfigFile == "" {
 		return nil, nil
 	}
-	file := filepath.Join(orDefault(c, "dir", "."), config.FileName)
+	file := filepath.Join(cl.Dir, config.FileName)
 	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	return loadChecked(file)
 }
 
-// layer resolves the manifests repository's own file for env and lays the
-// pipeline's settings (nil when it has none) over it.
-func layer(env string, own, pipe *config.Config, pipeSettings *config.Settings) (*config.Settings, error) {
-	s, err := resolveLayers(env, own, pipe)
-	if err != nil || s == nil {
-		return pipeSettings, err
+// configFiles are the config files' layers, lowest first, and the
+// pipeline's file for the clone's hook to layer over the cloned one.
+type configFiles struct {
+	layers     []config.Layer
+	pipe       *config.Config
+	pipeLayers []config.Layer // the pipeline's file resolved for --env, if any
+}
+
+// readConfigs reads the config files bump runs with: --config, or
+// .bump.yaml in the checkout. The file may name the repository and its
+// forge, which decide the mode; a file in the cloned repository is read
+// later and may not.
+func readConfigs(cl commandLine) (configFiles, error) {
+	local := cl.Repo == nil
+	if local {
+		if st, err := os.Stat(cl.Dir); err != nil || !st.IsDir() {
+			return configFiles{}, usagef("--dir %s: no such directory", cl.Dir)
+		}
 	}
-	if pipeSettings != nil {
-		merged := config.Merge(*s, *pipeSettings)
-		s = &merged
+	cfg, err := loadConfig(cl, local)
+	if err != nil {
+		return configFiles{}, err
 	}
-	return s, nil
+	// With --config in a checkout, the checkout's own .bump.yaml is the
+	// manifests repository's file: the lower layer, as after a clone.
+	own, err := checkoutConfig(cl, local)
+	if err != nil {
+		return configFiles{}, err
+	}
+	pipe, err := resolvePipeline(cl.Env, cfg, !local || own != nil)
+	if err != nil || pipe == nil && own == nil {
+		return configFiles{pipe: cfg}, err
+	}
+	f := configFiles{pipe: cfg}
+	if pipe != nil {
+		f.pipeLayers = []config.Layer{pipe.Layer()}
+		local = local && pipe.Repo == ""
+	}
+	if local && own != nil {
+		s, err := resolveLayers(cl.Env, own, cfg)
+		if err != nil {
+			return f, err
+		}
+		if s != nil {
+			// The repository and its forge were settled above.
+			l := s.Layer()
+			l.Repo, l.Forge, l.ForgeURL = nil, nil, nil
+			f.layers = append(f.layers, l)
+		}
+	}
+	f.layers = append(f.layers, f.pipeLayers...)
+	return f, nil
 }
 
 // resolvePipeline picks the pipeline's file's settings for --env: its
 // defaults and that environment; nil when there is no file. When bump
 // clones, an environment the file lacks may be the manifests repository's
 // own, so the file's defaults apply and the check waits for the clone.
-func resolvePipeline(c *cli.Context, cfg *config.Config, cloning bool) (*config.Settings, error) {
-	env := c.String("env")
+func resolvePipeline(env string, cfg *config.Config, cloning bool) (*config.Settings, error) {
 	if cfg == nil {
 		if env != "" && !cloning {
 			return nil, errNoConfig(env)
@@ -121,92 +158,46 @@ func errNoConfig(env string) error {
 	return usagef("--env %s: no config file (.bump.yaml in the repository, or --config)", env)
 }
 
-// applyConfig overlays the file's resolved settings (nil when there is no
-// file) on opts wherever the flag and its variable left a value unset:
-// flags override the file.
-func applyConfig(c *cli.Context, s *config.Settings, opts *bump.Options) error {
-	if s != nil {
-		overlay(c, *s, opts)
-	}
-	// A branch from the file is a default for the environments that open
-	// pull requests; one asked for on the command line is a mistake.
-	if opts.PushToBase && c.String("branch") != "" {
-		return errBranchWithPushToBase
-	}
-	return nil
-}
-
-var errBranchWithPushToBase = usagef("--branch names a pull request's branch, but this run commits straight onto the base branch (push-to-base)")
-
-func overlay(c *cli.Context, s config.Settings, opts *bump.Options) {
-	unset := func(name string) bool { return !c.IsSet(name) || c.String(name) == "" }
-	str := func(name string, dst *string, v string) {
-		if v != "" && unset(name) {
-			*dst = v
-		}
-	}
-	list := func(name string, dst *[]string, v []string) {
-		if len(v) > 0 && len(splitList(c.StringSlice(name))) == 0 {
-			*dst = v
-		}
-	}
-	flag := func(name string, dst *bool, v *config.Bool) {
-		if v != nil && !c.IsSet(name) {
-			*dst = bool(*v)
-		}
-	}
-	list("path", &opts.Paths, s.Paths)
-	str("base", &opts.Base, s.Base)
-	str("branch", &opts.Templates.Branch, s.Branch)
-	str("message", &opts.Templates.Message, s.Message)
-	str("title", &opts.Templates.Title, s.Title)
-	str("body", &opts.Templates.Body, s.Body)
-	flag("allow-downgrade", &opts.AllowDowngrade, s.AllowDowngrade)
-	flag("skip-invalid", &opts.SkipInvalid, s.SkipInvalid)
-	flag("push-to-base", &opts.PushToBase, s.PushToBase)
-	if opts.PushToBase && opts.Mode == bump.OpenPR {
-		opts.Mode = bump.Push
-	}
-	list("label", &opts.PR.Labels, s.Labels)
-	list("reviewer", &opts.PR.Reviewers, s.Reviewers)
-	list("assignee", &opts.PR.Assignees, s.Assignees)
-	flag("draft", &opts.PR.Draft, s.Draft)
-	flag("auto-merge", &opts.PR.AutoMerge, s.AutoMerge)
-	str("merge-method", &opts.PR.MergeMethod, s.MergeMethod)
-}
-
-// configureFromRepo reads .bump.yaml from the cloned manifests repository
-// and lays the pipeline's file (pipe, resolved as pipeSettings; nil when
-// there is none) over it. What decides where and how to clone (repo, base,
-// forge) is settled by then, so the cloned file may not change it.
-func configureFromRepo(c *cli.Context, pipe *config.Config, pipeSettings *config.Settings) func(fs.FS, bump.Options) (bump.Options, error) {
+// configureFromRepo is the hook bump calls with the cloned tree: a thin
+// wrapper over cloneSettings, which lays the cloned file under the others.
+func configureFromRepo(cl commandLine, files configFiles) func(fs.FS, bump.Options) (bump.Options, error) {
 	return func(fsys fs.FS, opts bump.Options) (bump.Options, error) {
-		own, err := readRepoConfig(fsys)
-		if err != nil {
-			return opts, err
-		}
-		env := c.String("env")
-		s, err := resolveLayers(env, own, pipe)
+		s, err := cl.cloneSettings(fsys, files, opts.Base)
 		if err != nil || s == nil {
 			return opts, err
 		}
-		for _, k := range []struct{ key, val string }{{"repo", s.Repo}, {"forge", s.Forge}, {"forge-url", s.ForgeURL}, {"base", s.Base}} {
-			if k.val == "" || (k.key == "base" && (k.val == opts.Base || opts.Base == "")) {
-				continue
-			}
-			return opts, usageError{own.KeyError(env, k.key, "%s %q: the manifests repository's own config file cannot choose repo, base, forge or forge-url (it is read from that clone): set them with flags, BUMP_* variables or the pipeline's config file", k.key, k.val)}
-		}
-		if pipeSettings != nil {
-			merged := config.Merge(*s, *pipeSettings)
-			s = &merged
-		}
 		base := opts.Base
-		if err := applyConfig(c, s, &opts); err != nil {
-			return opts, err
-		}
+		apply(*s, &opts)
 		opts.Base = base
 		return opts, nil
 	}
+}
+
+// cloneSettings reads .bump.yaml from the cloned manifests repository and
+// lays the pipeline's file and the command line over it; nil when the
+// clone has no file. What decides where and how to clone (repo, base,
+// forge) is settled by then (base is the base cloned), so the cloned file
+// may not change it.
+func (cl commandLine) cloneSettings(fsys fs.FS, files configFiles, base string) (*config.Layer, error) {
+	own, err := readRepoConfig(fsys)
+	if err != nil {
+		return nil, err
+	}
+	s, err := resolveLayers(cl.Env, own, files.pipe)
+	if err != nil || s == nil {
+		return nil, err
+	}
+	for _, k := range []struct{ key, val string }{{"repo", s.Repo}, {"forge", s.Forge}, {"forge-url", s.ForgeURL}, {"base", s.Base}} {
+		if k.val == "" || (k.key == "base" && (k.val == base || base == "")) {
+			continue
+		}
+		return nil, usageError{own.KeyError(cl.Env, k.key, "%s %q: the manifests repository's own config file cannot choose repo, base, forge or forge-url (it is read from that clone): set them with flags, BUMP_* variables or the pipeline's config file", k.key, k.val)}
+	}
+	merged, err := cl.resolve(append([]config.Layer{s.Layer()}, files.pipeLayers...)...)
+	if err != nil {
+		return nil, err
+	}
+	return &merged, nil
 }
 
 // readRepoConfig parses the cloned repository's .bump.yaml; nil when it

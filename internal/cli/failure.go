@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -53,31 +52,25 @@ func errorFormats(flags []cli.Flag, args []string, getenv func(string) string) f
 // so far, if any, with the error and the exit status, so that a pipeline
 // reading stdout with jq always gets one object.
 type failedRun struct {
-	Outcome  *bump.Outcome
-	Error    string
-	ExitCode int
+	outcome  *bump.Outcome
+	Error    string `json:"error"`
+	ExitCode int    `json:"exit_code"`
 }
 
-// MarshalJSON writes the outcome's own fields (through its MarshalJSON)
-// followed by error and exit_code, as one flat object. Embedding the
-// outcome would promote its MarshalJSON and drop the error fields.
+// MarshalJSON writes the outcome's keys (by its own MarshalJSON), then
+// error and exit_code. Embedding the outcome would promote its
+// MarshalJSON, which drops the error and panics on a nil outcome.
 func (f failedRun) MarshalJSON() ([]byte, error) {
-	tail, err := json.Marshal(struct {
-		Error    string `json:"error"`
-		ExitCode int    `json:"exit_code"`
-	}{f.Error, f.ExitCode})
-	if err != nil || f.Outcome == nil {
+	type plain failedRun
+	tail, err := json.Marshal(plain(f))
+	if err != nil || f.outcome == nil {
 		return tail, err
 	}
-	head, err := json.Marshal(f.Outcome)
-	if err != nil {
-		return nil, err
+	head, err := json.Marshal(f.outcome)
+	if err != nil || len(head) < 2 || string(head) == "{}" {
+		return tail, err
 	}
-	head = bytes.TrimSuffix(bytes.TrimSpace(head), []byte("}"))
-	if len(bytes.TrimSpace(head)) > 1 { // not an empty object
-		head = append(head, ',')
-	}
-	return append(head, tail[1:]...), nil
+	return append(append(head[:len(head)-1:len(head)-1], ','), tail[1:]...), nil
 }
 
 // reportError says why the run failed, once: on stderr as one line, or
@@ -88,11 +81,11 @@ func reportError(stdout, stderr io.Writer, f formats, out *bump.Outcome, msg str
 	if f.output == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		v := failedRun{Outcome: out, Error: msg, ExitCode: code}
+		v := failedRun{outcome: out, Error: msg, ExitCode: code}
 		if out != nil && out.Changes == nil {
 			o := *out
 			o.Changes = []manifest.Change{}
-			v.Outcome = &o
+			v.outcome = &o
 		}
 		enc.Encode(v)
 	}

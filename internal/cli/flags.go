@@ -3,6 +3,7 @@ package cli
 import (
 	"flag"
 	"os"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
@@ -36,9 +37,16 @@ func nonEmpty(vars []string) []string {
 	return out
 }
 
+// flags are bump's flags, in the order --help shows them within each
+// category. A command that also commits and opens pull requests (such as
+// a future promote) reuses gitFlags, prFlags, authFlags and outputFlags.
 func flags() []cli.Flag {
-	list := []cli.Flag{
-		// Images and files.
+	return slices.Concat(imageFlags(), gitFlags(), prFlags(), authFlags(), outputFlags())
+}
+
+// imageFlags: the images to bump, the files to look at, the config file.
+func imageFlags() []cli.Flag {
+	return withBools(
 		&cli.StringSliceFlag{Name: "image", Aliases: []string{"i"}, Category: catImages, EnvVars: env("IMAGE"),
 			Usage: "image to bump, as `NAME:TAG`, NAME@DIGEST or NAME:TAG@DIGEST (repeatable; comma-separated in the environment)"},
 		&cli.StringFlag{Name: "dir", Aliases: []string{"C"}, Category: catImages, EnvVars: env("DIR"), Value: ".",
@@ -53,8 +61,12 @@ func flags() []cli.Flag {
 			Usage: "warn about and skip malformed YAML files instead of failing"},
 		&cli.BoolFlag{Name: "allow-downgrade", Category: catImages, EnvVars: env("ALLOW_DOWNGRADE"),
 			Usage: "allow replacing a higher version tag with a lower one (rollbacks); tags that are not versions (latest, SHAs, dates) are never compared"},
+	)
+}
 
-		// Repository and git.
+// gitFlags: where to commit and how.
+func gitFlags() []cli.Flag {
+	return withBools(
 		&cli.StringFlag{Name: "repo", Aliases: []string{"r"}, Category: catGit, EnvVars: env("REPO"),
 			Usage: "manifests repository `URL` to clone (https, ssh, file:// or a path); omit to work in --dir"},
 		&cli.StringFlag{Name: "base", Category: catGit, EnvVars: env("BASE"),
@@ -79,8 +91,12 @@ func flags() []cli.Flag {
 			Usage: "armored OpenPGP private key `FILE` (or the key itself) to sign the commit"},
 		&cli.BoolFlag{Name: "commit-via-api", Category: catGit, EnvVars: env("COMMIT_VIA_API"),
 			Usage: "GitHub: create the commit through the API so it shows as Verified"},
+	)
+}
 
-		// Pull / merge request.
+// prFlags: the forge and the pull request.
+func prFlags() []cli.Flag {
+	return withBools(
 		&cli.StringFlag{Name: "forge", Category: catPR, EnvVars: env("FORGE"),
 			Usage: forgeFlagUsage()},
 		&cli.StringFlag{Name: "forge-url", Category: catPR, EnvVars: env("FORGE_URL"),
@@ -105,8 +121,12 @@ func flags() []cli.Flag {
 			Usage: "GitLab: delete the source branch when the merge request is merged"},
 		&cli.BoolFlag{Name: "squash", Category: catPR, EnvVars: env("SQUASH"),
 			Usage: "GitLab: squash commits when the merge request is merged"},
+	)
+}
 
-		// Credentials.
+// authFlags: tokens and keys.
+func authFlags() []cli.Flag {
+	return withBools(
 		&cli.StringFlag{Name: "token", Category: catAuth, EnvVars: nonEmpty(tokenVars),
 			Usage: "token for git over HTTPS and the forge API"},
 		&cli.StringFlag{Name: "ssh-key", Category: catAuth, EnvVars: env("SSH_KEY", "SSH_PRIVATE_KEY"),
@@ -119,8 +139,12 @@ func flags() []cli.Flag {
 			Usage: "GitHub App private key `FILE` (or the PEM itself)"},
 		&cli.BoolFlag{Name: "allow-insecure-http", Category: catAuth, EnvVars: env("ALLOW_INSECURE_HTTP"),
 			Usage: "send credentials over plain http:// to hosts other than loopback (refused by default)"},
+	)
+}
 
-		// Output and behaviour.
+// outputFlags: what bump prints and how long it may take.
+func outputFlags() []cli.Flag {
+	return withBools(
 		&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Category: catOutput, EnvVars: env("DRY_RUN"),
 			Usage: "print a unified diff and change nothing"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Category: catOutput, EnvVars: env("OUTPUT"), Value: "text",
@@ -133,7 +157,11 @@ func flags() []cli.Flag {
 			Usage: "also write the outcome as a dotenv `FILE` (BUMP_CHANGED, BUMP_PR_URL…) for GitLab CI reports"},
 		&cli.StringFlag{Name: "log-format", Category: catOutput, EnvVars: env("LOG_FORMAT"), Value: "text",
 			Usage: "log format: text or json"},
-	}
+	)
+}
+
+// withBools wraps the bool flags in boolFlag.
+func withBools(list ...cli.Flag) []cli.Flag {
 	for i, f := range list {
 		if b, ok := f.(*cli.BoolFlag); ok {
 			list[i] = &boolFlag{b}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,14 +9,13 @@ import (
 	"log/slog"
 	"net/mail"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/bump-gitops/bump/internal/bump"
-	"github.com/bump-gitops/bump/internal/forge"
+	"github.com/bump-gitops/bump/internal/config"
 	"github.com/bump-gitops/bump/internal/gitrepo"
 	"github.com/bump-gitops/bump/internal/imageref"
 )
@@ -27,28 +25,29 @@ import (
 // with the error (as one JSON object with --output json).
 func run(c *cli.Context, stdout, stderr io.Writer, secrets *secretList) (*bump.Outcome, error) {
 	secrets.add(c.String("token"))
-	log, err := newLogger(stderr, orDefault(c, "log-format", "text"), c.Bool("verbose"), secrets)
+	cl := readFlags(c)
+	log, err := newLogger(stderr, cl.LogFormat, cl.Verbose, secrets)
 	if err != nil {
 		return nil, err
 	}
-	format := orDefault(c, "output", "text")
+	format := cl.Output
 	if format != "text" && format != "json" {
 		return nil, usagef("--output %q: want text or json", format)
 	}
 	ctx := c.Context
-	if d := c.Duration("timeout"); d > 0 {
+	if cl.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d)
+		ctx, cancel = context.WithTimeout(ctx, cl.Timeout)
 		defer cancel()
 	}
 
-	opts, err := options(ctx, c, os.Getenv, log)
+	opts, err := options(ctx, c, cl, os.Getenv, log)
 	secrets.add(opts.Secrets...)
 	var out *bump.Outcome
 	if err == nil {
 		out, err = bump.Run(ctx, opts)
-		if errors.Is(err, context.DeadlineExceeded) && c.Duration("timeout") > 0 {
-			err = fmt.Errorf("timed out after %s: %w", c.Duration("timeout"), err)
+		if errors.Is(err, context.DeadlineExceeded) && cl.Timeout > 0 {
+			err = fmt.Errorf("timed out after %s: %w", cl.Timeout, err)
 		}
 		// A signal's context carries which signal it was ("interrupt
 		// signal received"): say that rather than a bare "context canceled".
@@ -62,7 +61,7 @@ func run(c *cli.Context, stdout, stderr io.Writer, secrets *secretList) (*bump.O
 	if ghErr := githubActions(os.Getenv, stdout, out, err); ghErr != nil {
 		log.Warn("could not write GitHub Actions outputs", "err", ghErr)
 	}
-	if path := c.String("dotenv"); path != "" && out != nil {
+	if path := cl.Dotenv; path != "" && out != nil {
 		if dErr := writeDotenv(path, out); dErr != nil && err == nil {
 			err = dErr
 		}
@@ -92,138 +91,67 @@ func newLogger(w io.Writer, format string, verbose bool, secrets *secretList) (*
 	return nil, usagef("--log-format %q: want text or json", format)
 }
 
-// options validates the command line and gathers credentials and CI context.
-func options(ctx context.Context, c *cli.Context, getenv func(string) string, log *slog.Logger) (bump.Options, error) {
-	opts := bump.Options{
-		Dir:            orDefault(c, "dir", "."),
-		RepoURL:        c.String("repo"),
-		SkipInvalid:    c.Bool("skip-invalid"),
-		AllowDowngrade: c.Bool("allow-downgrade"),
-		DryRun:         c.Bool("dry-run"),
-		Base:           c.String("base"),
-		PushToBase:     c.Bool("push-to-base"),
-		Templates: bump.Templates{
-			Branch:  c.String("branch"),
-			Message: c.String("message"),
-			Title:   c.String("title"),
-			Body:    c.String("body"),
-		},
-		CI:  ciLinks(getenv),
-		Log: log,
-		PR: forge.PullRequestSpec{
-			Labels:             splitList(c.StringSlice("label")),
-			Reviewers:          splitList(c.StringSlice("reviewer")),
-			Assignees:          splitList(c.StringSlice("assignee")),
-			Draft:              c.Bool("draft"),
-			AutoMerge:          c.Bool("auto-merge"),
-			MergeMethod:        orDefault(c, "merge-method", "squash"),
-			RemoveSourceBranch: c.Bool("remove-source-branch"),
-			Squash:             c.Bool("squash"),
-		},
+// options is the wiring step: the command line, parsed, laid over the
+// config files, then the credentials and CI context the run needs.
+func options(ctx context.Context, c *cli.Context, cl commandLine, getenv func(string) string, log *slog.Logger) (bump.Options, error) {
+	// parse's steps, with the files read between the check of the
+	// command line and the check of the settings it lays over them.
+	var opts bump.Options
+	if err := cl.check(); err != nil {
+		return opts, err
 	}
-	var err error
-	images := splitList(c.StringSlice("image"))
-	if len(images) == 0 {
-		return opts, usagef("no image given: pass --image NAME:TAG (or set BUMP_IMAGE)")
-	}
-	refs, err := parseImages(images)
+	files, err := readConfigs(cl)
 	if err != nil {
 		return opts, err
 	}
-	opts.Source = bump.Fixed(refs)
-	if err := checkTemplateFlags(opts.Templates); err != nil {
-		return opts, err
-	}
-	for _, p := range splitList(c.StringSlice("path")) {
-		if filepath.IsAbs(p) || !filepath.IsLocal(p) {
-			return opts, usagef("--path %q must be relative and stay inside the repository", p)
-		}
-		opts.Paths = append(opts.Paths, filepath.ToSlash(filepath.Clean(p)))
-	}
-
-	if opts.RepoURL == "" {
-		if st, err := os.Stat(opts.Dir); err != nil || !st.IsDir() {
-			return opts, usagef("--dir %s: no such directory", opts.Dir)
-		}
-	}
-	// The file bump runs with (--config, or .bump.yaml where it runs) may
-	// name the repository and its forge, which decide the mode; a file in
-	// the cloned repository is read later and may not.
-	cfg, err := loadConfig(c, opts.RepoURL == "")
+	s, err := cl.resolve(files.layers...)
 	if err != nil {
 		return opts, err
 	}
-	// With --config in a checkout, the checkout's own .bump.yaml is the
-	// manifests repository's file: the lower layer, as after a clone.
-	own, err := checkoutConfig(c, opts.RepoURL == "")
-	if err != nil {
-		return opts, err
-	}
-	fc := forgeChoice{kind: c.String("forge"), apiURL: c.String("forge-url")}
-	settings, err := resolvePipeline(c, cfg, opts.RepoURL != "" || own != nil)
-	if err != nil {
-		return opts, err
-	}
-	if settings != nil {
-		opts.RepoURL = cmp.Or(opts.RepoURL, settings.Repo)
-		fc.kind = cmp.Or(fc.kind, settings.Forge)
-		fc.apiURL = cmp.Or(fc.apiURL, settings.ForgeURL)
-	}
-	if opts.RepoURL == "" && own != nil {
-		if settings, err = layer(c.String("env"), own, cfg, settings); err != nil {
-			return opts, err
-		}
-	}
-	mode, err := chooseMode(c, opts.RepoURL != "")
-	if err != nil {
-		return opts, err
-	}
-	opts.Mode = mode
-	switch opts.PR.MergeMethod {
-	case "merge", "squash", "rebase":
-	default:
-		return opts, usagef("--merge-method %q: want merge, squash or rebase", opts.PR.MergeMethod)
-	}
-	if err := applyConfig(c, settings, &opts); err != nil {
-		return opts, err
-	}
+	opts = cl.options(s)
+	opts.CI, opts.Log = ciLinks(getenv), log
 	if opts.RepoURL != "" {
 		// The manifests repository's own .bump.yaml is read from the
 		// clone and layered under the pipeline's file.
-		opts.Settle = configureFromRepo(c, cfg, settings)
+		opts.Settle = configureFromRepo(cl, files)
 	}
-	if opts.DryRun || mode == bump.WriteFiles {
+	fc := forgeChoice{kind: config.Str(s.Forge), apiURL: config.Str(s.ForgeURL)}
+	return opts, wire(ctx, c, cl, getenv, &opts, fc)
+}
+
+// wire gathers what the mode needs beyond the settings: the commit's
+// identities and signing key, git credentials and the forge client.
+func wire(ctx context.Context, c *cli.Context, cl commandLine, getenv func(string) string, opts *bump.Options, fc forgeChoice) error {
+	if opts.DryRun || opts.Mode == bump.WriteFiles {
 		// Nothing leaves the machine: no credentials needed.
 		if opts.RepoURL != "" {
-			return opts, withCredentials(ctx, c, getenv, &opts, fc, false)
+			return withCredentials(ctx, c, getenv, opts, fc, false)
 		}
-		return opts, nil
+		return nil
 	}
-	if opts.PushToBase && mode == bump.OpenPR {
-		opts.Mode = bump.Push
+	var err error
+	if opts.Author, opts.CommittedBy, err = identities(cl.Author, getenv, opts.Dir, opts.RepoURL == ""); err != nil {
+		return err
 	}
-	if opts.Author, opts.CommittedBy, err = identities(c.String("author"), getenv, opts.Dir, opts.RepoURL == ""); err != nil {
-		return opts, err
-	}
-	if key := c.String("signing-key"); key != "" {
-		if opts.SigningKey, err = secretArg("--signing-key", key); err != nil {
-			return opts, err
+	if cl.SigningKey != "" {
+		if opts.SigningKey, err = secretArg("--signing-key", cl.SigningKey); err != nil {
+			return err
 		}
 		opts.Secrets = append(opts.Secrets, string(opts.SigningKey))
 	}
-	if mode == bump.CommitOnly {
-		return opts, nil
+	if opts.Mode == bump.CommitOnly {
+		return nil
 	}
-	if opts.Mode == bump.OpenPR && opts.Settle != nil && !c.Bool("commit-via-api") {
+	if opts.Mode == bump.OpenPR && opts.Settle != nil && !cl.CommitViaAPI {
 		// The cloned .bump.yaml may still choose push-to-base, which needs
 		// no forge: a repository no forge hosts is an error only if it
 		// does not.
 		if _, _, ferr := whichForge(fc.kind, getenv, opts.RepoURL, true); ferr != nil {
 			opts.Settle = requireForge(opts.Settle, ferr)
-			return opts, withCredentials(ctx, c, getenv, &opts, fc, false)
+			return withCredentials(ctx, c, getenv, opts, fc, false)
 		}
 	}
-	return opts, withCredentials(ctx, c, getenv, &opts, fc, opts.Mode == bump.OpenPR || c.Bool("commit-via-api"))
+	return withCredentials(ctx, c, getenv, opts, fc, opts.Mode == bump.OpenPR || cl.CommitViaAPI)
 }
 
 // requireForge fails a run that, once the cloned config is read, still
@@ -231,10 +159,13 @@ func options(ctx context.Context, c *cli.Context, getenv func(string) string, lo
 func requireForge(settle func(fs.FS, bump.Options) (bump.Options, error), forgeErr error) func(fs.FS, bump.Options) (bump.Options, error) {
 	return func(fsys fs.FS, opts bump.Options) (bump.Options, error) {
 		opts, err := settle(fsys, opts)
-		if err == nil && opts.Mode == bump.OpenPR {
-			err = forgeErr
+		if err != nil {
+			return opts, err
 		}
-		return opts, err
+		if opts.Mode == bump.OpenPR {
+			return opts, forgeErr
+		}
+		return opts, nil
 	}
 }
 
@@ -264,31 +195,6 @@ func parseImages(args []string) ([]imageref.Ref, error) {
 
 // forgeChoice is what the flags, else the config file, say of the forge.
 type forgeChoice struct{ kind, apiURL string }
-
-// chooseMode: with a repository to clone, bump goes all the way to a pull
-// request unless told to stop earlier; in a local checkout it only writes
-// files unless asked to go further.
-func chooseMode(c *cli.Context, remote bool) (bump.Mode, error) {
-	switch {
-	case c.Bool("push-to-base"):
-		if c.Bool("commit-via-api") {
-			return 0, usagef("--commit-via-api works on the head branch; it cannot be combined with --push-to-base")
-		}
-		if c.String("branch") != "" {
-			return 0, errBranchWithPushToBase
-		}
-		return bump.Push, nil
-	case c.Bool("no-pr"):
-		return bump.Push, nil
-	case remote || c.Bool("pr"):
-		return bump.OpenPR, nil
-	case c.Bool("push"):
-		return bump.Push, nil
-	case c.Bool("commit"):
-		return bump.CommitOnly, nil
-	}
-	return bump.WriteFiles, nil
-}
 
 // splitList accepts repeated flags as well as comma or newline separated
 // values, as GitHub Actions inputs are usually written.

@@ -158,15 +158,7 @@ func (c *Config) Resolve(env string) (Settings, error) {
 		}
 		return s, fmt.Errorf("%s: no environment %q (known: %s)", c.name, env, strings.Join(names, ", "))
 	}
-	overlay(&s, e)
-	return s, nil
-}
-
-// Merge lays upper over lower: every setting upper sets wins. bump layers
-// the manifests repository's file under the pipeline's file this way.
-func Merge(lower, upper Settings) Settings {
-	overlay(&lower, upper)
-	return lower
+	return Merge(s.Layer(), e.Layer()).settings(), nil
 }
 
 // Name is the file's name as it appears in errors.
@@ -186,42 +178,6 @@ func (c *Config) KeyError(env, key, format string, args ...any) error {
 		line = c.line("environments", env, key)
 	}
 	return c.errorf(line, format, args...)
-}
-
-func overlay(s *Settings, e Settings) {
-	str := func(dst *string, v string) {
-		if v != "" {
-			*dst = v
-		}
-	}
-	list := func(dst *[]string, v []string) {
-		if v != nil {
-			*dst = v
-		}
-	}
-	flag := func(dst **Bool, v *Bool) {
-		if v != nil {
-			*dst = v
-		}
-	}
-	list(&s.Paths, e.Paths)
-	str(&s.Base, e.Base)
-	str(&s.Branch, e.Branch)
-	str(&s.Message, e.Message)
-	str(&s.Title, e.Title)
-	str(&s.Body, e.Body)
-	flag(&s.PushToBase, e.PushToBase)
-	flag(&s.AutoMerge, e.AutoMerge)
-	flag(&s.Draft, e.Draft)
-	flag(&s.AllowDowngrade, e.AllowDowngrade)
-	flag(&s.SkipInvalid, e.SkipInvalid)
-	list(&s.Labels, e.Labels)
-	list(&s.Reviewers, e.Reviewers)
-	list(&s.Assignees, e.Assignees)
-	str(&s.MergeMethod, e.MergeMethod)
-	str(&s.Forge, e.Forge)
-	str(&s.ForgeURL, e.ForgeURL)
-	str(&s.Repo, e.Repo)
 }
 
 func (c *Config) validate(s Settings, at []string) error {
