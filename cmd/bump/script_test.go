@@ -20,13 +20,14 @@ func TestScript(t *testing.T) {
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") != "",
+		Cmds:                remoteCmds,
 		Setup: func(env *testscript.Env) error {
 			// No CI variables leak in from the machine running the tests.
 			for _, k := range []string{"GITHUB_ACTIONS", "GITLAB_CI", "BUMP_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "GITLAB_TOKEN", "CI_JOB_TOKEN"} {
 				env.Setenv(k, "")
 			}
 			env.Setenv("NO_COLOR", "1")
-			return nil
+			return setupRemote(env)
 		},
 	})
 }
