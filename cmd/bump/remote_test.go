@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,6 +49,7 @@ type remote struct {
 	name string            // repository path on the git server
 	hits *atomic.Int32     // how often the last gitfault -once hit
 	t    testing.TB        // the script's test, for the gittest helpers
+	rec  *recorder         // started by "recorder start"
 }
 
 type remoteKey struct{}
@@ -142,6 +145,84 @@ var remoteCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"gitfault":  cmdGitFault,
 	"noleak":    cmdNoLeak,
 	"oneline":   cmdOneLine,
+	"srvclone":  cmdSrvClone,
+	"recorder":  cmdRecorder,
+}
+
+// setCommit stores a commit in VAR and its 12-character short form, as
+// bump's messages name it, in VAR_SHORT.
+func setCommit(ts *testscript.TestScript, name, sha string) {
+	if name == "" {
+		return
+	}
+	ts.Setenv(name, sha)
+	ts.Setenv(name+"_SHORT", sha[:min(12, len(sha))])
+}
+
+// srvclone DIR clones the server's repository into DIR, a person's
+// checkout, with origin pointing at $REPO (no credentials in its config).
+func cmdSrvClone(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: srvclone DIR")
+	}
+	r := remoteOf(ts)
+	dir := ts.MkAbs(args[0])
+	if _, err := gittest.RunGit("", nil, "clone", "-q", r.git.RepoDir(r.name), dir); err != nil {
+		ts.Fatalf("clone: %v", err)
+	}
+	if _, err := gittest.RunGit(dir, nil, "remote", "set-url", "origin", r.git.RepoURL(r.name)); err != nil {
+		ts.Fatalf("set origin: %v", err)
+	}
+}
+
+// recorder is a git host that records every request's credentials and
+// answers 401.
+type recorder struct {
+	mu    sync.Mutex
+	auths []string
+	n     int
+}
+
+func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rc.mu.Lock()
+	rc.n++
+	for _, h := range []string{"Authorization", "Private-Token", "Job-Token"} {
+		if v := r.Header.Get(h); v != "" {
+			rc.auths = append(rc.auths, h)
+		}
+	}
+	rc.mu.Unlock()
+	w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
+	http.Error(w, "auth required", http.StatusUnauthorized)
+}
+
+// recorder start sets $RECORDER to the URL of a git host that records the
+// credentials sent to it; recorder report prints "requests N" and one
+// "auth HEADER" line per credential seen (never the credential itself).
+func cmdRecorder(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: recorder start|report")
+	}
+	r := remoteOf(ts)
+	switch args[0] {
+	case "start":
+		r.rec = &recorder{}
+		srv := httptest.NewServer(r.rec)
+		ts.Defer(srv.Close)
+		ts.Setenv("RECORDER", srv.URL)
+	case "report":
+		if r.rec == nil {
+			ts.Fatalf("recorder report: no recorder start before")
+		}
+		r.rec.mu.Lock()
+		defer r.rec.mu.Unlock()
+		fmt.Fprintf(ts.Stdout(), "requests %d\n", r.rec.n)
+		for _, a := range r.rec.auths {
+			fmt.Fprintf(ts.Stdout(), "auth %s\n", a)
+		}
+	default:
+		ts.Fatalf("usage: recorder start|report")
+	}
 }
 
 // oneline [REGEX] checks that the last command's stderr is exactly one
@@ -236,7 +317,7 @@ func cmdGitSrv(ts *testscript.TestScript, neg bool, args []string) {
 
 // head [-set=VAR] [-is=SHA] BRANCH checks that BRANCH exists on the server
 // (with !, that it does not), prints its commit, and stores it in VAR or
-// compares it with SHA.
+// compares it with SHA (VAR_SHORT holds its first 12 characters).
 func cmdHead(ts *testscript.TestScript, neg bool, args []string) {
 	var set, is string
 	args = flags(ts, "head", args, func(fs *flag.FlagSet) {
@@ -260,9 +341,7 @@ func cmdHead(ts *testscript.TestScript, neg bool, args []string) {
 	case is != "" && h != is:
 		ts.Fatalf("branch %s is at %s, want %s", args[0], h, is)
 	}
-	if set != "" {
-		ts.Setenv(set, h)
-	}
+	setCommit(ts, set, h)
 	fmt.Fprintln(ts.Stdout(), h)
 }
 
@@ -283,7 +362,7 @@ func cmdFile(ts *testscript.TestScript, neg bool, args []string) {
 
 // srvcommit [-set=VAR] [-m MSG | -F FILE] BRANCH PATH=WORKFILE... commits
 // files of the work directory on BRANCH of the server, as another
-// pipeline or a person would.
+// pipeline or a person would; -set stores the commit as head does.
 func cmdSrvCommit(ts *testscript.TestScript, neg bool, args []string) {
 	var set, msg, msgFile string
 	args = flags(ts, "srvcommit", args, func(fs *flag.FlagSet) {
@@ -307,9 +386,7 @@ func cmdSrvCommit(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	r := remoteOf(ts)
 	h := r.git.Commit(r.t, r.name, args[0], files, msg)
-	if set != "" {
-		ts.Setenv(set, h)
-	}
+	setCommit(ts, set, h)
 	fmt.Fprintln(ts.Stdout(), h)
 }
 
