@@ -153,4 +153,3 @@ func TestInterrupt(t *testing.T) {
 		t.Error("an interrupted run pushed")
 	}
 }
-
