@@ -147,6 +147,20 @@ var remoteCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"oneline":   cmdOneLine,
 	"srvclone":  cmdSrvClone,
 	"recorder":  cmdRecorder,
+	"capture":   cmdCapture,
+}
+
+// capture VAR stores the last command's stdout, trimmed, in VAR (and its
+// first 12 characters in VAR_SHORT), to compare a later state with it.
+func cmdCapture(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: capture VAR")
+	}
+	out := strings.TrimSpace(ts.ReadFile("stdout"))
+	if out == "" {
+		ts.Fatalf("capture: stdout is empty")
+	}
+	setCommit(ts, args[0], out)
 }
 
 // setCommit stores a commit in VAR and its 12-character short form, as
@@ -415,8 +429,9 @@ func cmdPRs(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 0 || neg {
 		ts.Fatalf("usage: prs")
 	}
+	w := ts.Stdout() // even when there is none: "! stdout ." then checks that
 	for _, pr := range githubOf(ts).PullRequests() {
-		fmt.Fprintf(ts.Stdout(), "#%d %s %s -> %s: %s\n", pr.Number, pr.State, pr.Head, pr.Base, pr.Title)
+		fmt.Fprintf(w, "#%d %s %s -> %s: %s\n", pr.Number, pr.State, pr.Head, pr.Base, pr.Title)
 	}
 }
 
