@@ -127,19 +127,6 @@ func (e *env) gitOut(args ...string) string {
 	return gittest.Git(e.t, e.git.RepoDir(e.name), args...)
 }
 
-// noLeak checks that the token is nowhere in the repository's objects.
-func (e *env) noLeak() {
-	e.t.Helper()
-	all := e.gitOut("log", "--all", "-p", "--format=%H%n%an %ae%n%B")
-	if strings.Contains(all, canary) {
-		e.t.Error("the token is in the pushed history")
-	}
-	cfg, _ := os.ReadFile(filepath.Join(e.git.RepoDir(e.name), "config"))
-	if bytes.Contains(cfg, []byte(canary)) {
-		e.t.Error("the token is in the repository config")
-	}
-}
-
 // TestRacingPushToBase starts 20 runs of 20 different images at once, all
 // pushing onto main: every bump must land, none lost.
 func TestRacingPushToBase(t *testing.T) {
