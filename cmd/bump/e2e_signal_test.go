@@ -15,6 +15,9 @@ import (
 	"github.com/bump-gitops/bump/internal/gitrepo/gittest"
 )
 
+// Signal tests stay in Go: the signal must arrive while the server holds a
+// request, which a script cannot time.
+
 // A signal mid-run (CI cancelling the job, a person pressing Ctrl-C)
 // stops bump promptly with one line and exit 1, leaves no branch behind
 // and nothing in the temporary directory: the clone lives in memory.

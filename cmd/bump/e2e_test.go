@@ -15,9 +15,16 @@ import (
 	"github.com/bump-gitops/bump/internal/gitrepo/gittest"
 )
 
-// The end-to-end tests run the real bump binary (this test executable,
-// dispatched by testscript.Main) against a real git server and the
-// spec-validated fake forge.
+// The remote end-to-end scenarios are testscript files
+// (testdata/script/remote_*.txtar, servers and commands in remote_test.go).
+// The Go tests left here and in e2e_signal_test.go and e2e_ssh_test.go are
+// those a script cannot express: many bump processes racing at once
+// (a script runs its commands one after another, and its background
+// commands cannot be checked one by one), a signal sent while a request
+// is held, and an SSH server. They share this harness, which runs the
+// real bump binary (this test executable, dispatched by testscript.Main).
+
+// canary is the token the servers accept; run fails a test that prints it.
 
 const canary = "canary-tok-9d3f1c7e"
 
@@ -126,6 +133,9 @@ func (e *env) gitOut(args ...string) string {
 	e.t.Helper()
 	return gittest.Git(e.t, e.git.RepoDir(e.name), args...)
 }
+
+// Racing runs stay in Go: they start bump processes concurrently and check
+// each one's exit and the combined result.
 
 // TestRacingPushToBase starts 20 runs of 20 different images at once, all
 // pushing onto main: every bump must land, none lost.
