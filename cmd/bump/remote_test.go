@@ -38,8 +38,17 @@ import (
 //
 // The repository starts with the files in manifests. The script sees
 // $REPO (clone URL), $GIT_URL (the git server), $FORGE_URL, $TOKEN (the
-// canary token, also in $BUMP_TOKEN) and, for apps, $APP_KEY. The commands
-// in remoteCmds drive and inspect both servers.
+// canary token, also in $BUMP_TOKEN; apps get $BUMP_GITHUB_APP_ID and
+// _KEY instead). The commands in remoteCmds drive and inspect both servers:
+//
+//	run [-exit=N] bump ...   bump, failing on the token in its output
+//	oneline [REGEX]          stderr is one line (matching REGEX)
+//	head, file, gitsrv       a branch's commit, a file at a revision, git
+//	srvcommit, srvbranch     another pipeline's or a person's moves
+//	srvclone, capture        a person's checkout; remember a value
+//	prs, pr, mrs, calls      pull/merge requests and API calls, as text
+//	fault, gitfault          forge and git server faults
+//	recorder, noleak         credentials sent elsewhere; token in history
 
 // remote is one script's servers.
 type remote struct {

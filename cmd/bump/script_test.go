@@ -14,7 +14,8 @@ func TestMain(m *testing.M) {
 }
 
 // TestScript runs the command-line scripts in testdata/script: each holds
-// its input files, the commands, and the expected output.
+// its input files, the commands, and the expected output. Scripts named
+// remote_* also get a git server and a fake forge (see remote_test.go).
 func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
