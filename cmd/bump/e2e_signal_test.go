@@ -15,6 +15,9 @@ import (
 	"github.com/bump-gitops/bump/internal/gitrepo/gittest"
 )
 
+// Signal tests stay in Go: the signal must arrive while the server holds a
+// request, which a script cannot time.
+
 // A signal mid-run (CI cancelling the job, a person pressing Ctrl-C)
 // stops bump promptly with one line and exit 1, leaves no branch behind
 // and nothing in the temporary directory: the clone lives in memory.
@@ -100,5 +103,56 @@ func TestSignalMidRun(t *testing.T) {
 				t.Error("the re-run pushed no branch")
 			}
 		})
+	}
+}
+
+// SIGINT mid-run stops bump promptly with one line and leaves nothing
+// behind: the clone is in memory, so its temporary directory stays empty.
+func TestInterrupt(t *testing.T) {
+	e := newEnv(t)
+	started := make(chan struct{}, 1)
+	e.git.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+		return true
+	})
+	tmp := t.TempDir()
+	cmd := exec.Command(filepath.Join(e.binDir, "bump"), "--repo", e.repo, "--image", "ghcr.io/acme/api:v1.2.3")
+	cmd.Env = append(append([]string(nil), e.vars...), "TMPDIR="+tmp)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("bump never reached the server")
+	}
+	begin := time.Now()
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if err == nil {
+		t.Fatal("exit 0 after SIGINT")
+	}
+	if d := time.Since(begin); d > 3*time.Second {
+		t.Errorf("took %v to stop", d)
+	}
+	if lines := strings.Split(strings.TrimSpace(stderr.String()), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "interrupt") {
+		t.Errorf("stderr:\n%s", stderr.String())
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("left behind in TMPDIR: %v", left)
+	}
+	if e.git.Head(e.name, "bump/api") != "" {
+		t.Error("an interrupted run pushed")
 	}
 }

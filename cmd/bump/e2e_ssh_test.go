@@ -23,6 +23,9 @@ func sshKeyFile(t *testing.T) (string, ssh.PublicKey) {
 	return path, pub
 }
 
+// The SSH test stays in Go: it runs an SSH server with generated host and
+// client keys and checks its logins.
+
 // Over SSH, as with a deploy key: clone, commit and push through a real
 // SSH server running the system git, with the host key checked against
 // the known hosts given. A changed host key or an unknown client key is

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -16,9 +15,16 @@ import (
 	"github.com/bump-gitops/bump/internal/gitrepo/gittest"
 )
 
-// The end-to-end tests run the real bump binary (this test executable,
-// dispatched by testscript.Main) against a real git server and the
-// spec-validated fake forge.
+// The remote end-to-end scenarios are testscript files
+// (testdata/script/remote_*.txtar, servers and commands in remote_test.go).
+// The Go tests left here and in e2e_signal_test.go and e2e_ssh_test.go are
+// those a script cannot express: many bump processes racing at once
+// (a script runs its commands one after another, and its background
+// commands cannot be checked one by one), a signal sent while a request
+// is held, and an SSH server. They share this harness, which runs the
+// real bump binary (this test executable, dispatched by testscript.Main).
+
+// canary is the token the servers accept; run fails a test that prints it.
 
 const canary = "canary-tok-9d3f1c7e"
 
@@ -128,184 +134,8 @@ func (e *env) gitOut(args ...string) string {
 	return gittest.Git(e.t, e.git.RepoDir(e.name), args...)
 }
 
-// noLeak checks that the token is nowhere in the repository's objects.
-func (e *env) noLeak() {
-	e.t.Helper()
-	all := e.gitOut("log", "--all", "-p", "--format=%H%n%an %ae%n%B")
-	if strings.Contains(all, canary) {
-		e.t.Error("the token is in the pushed history")
-	}
-	cfg, _ := os.ReadFile(filepath.Join(e.git.RepoDir(e.name), "config"))
-	if bytes.Contains(cfg, []byte(canary)) {
-		e.t.Error("the token is in the repository config")
-	}
-}
-
-func TestPushBranchNoPR(t *testing.T) {
-	e := newEnv(t)
-	r := e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.3", "--no-pr"))
-	if !strings.Contains(r.stdout, "apps/api/deployment.yaml:11  ghcr.io/acme/api  v1.2.2 → v1.2.3") {
-		t.Errorf("stdout lacks the change:\n%s", r.stdout)
-	}
-	if n := e.gitOut("rev-list", "--count", "main..bump/api"); n != "1" {
-		t.Fatalf("%s commits on bump/api, want exactly 1", n)
-	}
-	// The diff is exactly the image line.
-	diff := e.gitOut("diff", "-U0", "main", "bump/api")
-	var changed []string
-	for _, l := range strings.Split(diff, "\n") {
-		if (strings.HasPrefix(l, "+") || strings.HasPrefix(l, "-")) && !strings.HasPrefix(l, "+++") && !strings.HasPrefix(l, "---") {
-			changed = append(changed, l)
-		}
-	}
-	want := []string{
-		`-          image: ghcr.io/acme/api:v1.2.2 # {"$imagepolicy": "flux-system:api"}`,
-		`+          image: ghcr.io/acme/api:v1.2.3 # {"$imagepolicy": "flux-system:api"}`,
-	}
-	if strings.Join(changed, "\n") != strings.Join(want, "\n") {
-		t.Errorf("diff lines:\n%s\nwant:\n%s", strings.Join(changed, "\n"), strings.Join(want, "\n"))
-	}
-	if got := e.gitOut("log", "-1", "--format=%an <%ae>%n%s", "bump/api"); got != "Bump Bot <bot@example.com>\nchore(deploy): bump ghcr.io/acme/api to v1.2.3" {
-		t.Errorf("author and subject: %q", got)
-	}
-	if e.gh.TotalCalls() != 0 {
-		t.Errorf("--no-pr made %d forge API calls", e.gh.TotalCalls())
-	}
-	first := e.git.Head(e.name, "bump/api")
-
-	// The same run again: nothing to push.
-	e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.3", "--no-pr"))
-	if e.git.Head(e.name, "bump/api") != first {
-		t.Error("an identical re-run moved the branch")
-	}
-	// A newer version rebuilds the same branch: latest base + one commit.
-	e.git.Commit(t, e.name, "main", map[string]string{"README.md": "# moved on\n"}, "unrelated")
-	e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.4", "--no-pr"))
-	if n := e.gitOut("rev-list", "--count", "main..bump/api"); n != "1" {
-		t.Errorf("%s commits on bump/api after the rebuild, want 1", n)
-	}
-	if base := e.gitOut("merge-base", "main", "bump/api"); base != e.git.Head(e.name, "main") {
-		t.Error("the branch was not rebuilt on the latest base")
-	}
-	if f := e.git.File(t, e.name, "bump/api", "apps/api/deployment.yaml"); !strings.Contains(f, "api:v1.2.4 #") {
-		t.Errorf("branch content:\n%s", f)
-	}
-	// An older pipeline finishing late does not replace the newer proposal.
-	r = e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.3", "--no-pr"))
-	if !strings.Contains(r.stdout, "already proposes") {
-		t.Errorf("stdout:\n%s", r.stdout)
-	}
-	if f := e.git.File(t, e.name, "bump/api", "apps/api/deployment.yaml"); !strings.Contains(f, "api:v1.2.4 #") {
-		t.Error("an older version replaced the newer one")
-	}
-	e.noLeak()
-}
-
-func TestPullRequestCreateThenUpdate(t *testing.T) {
-	e := newEnv(t)
-	r := e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.3", "--output", "json"))
-	var out struct {
-		Changed     bool
-		Commit      string
-		Branch      string
-		PullRequest struct {
-			Number  int
-			URL     string
-			Created bool
-		} `json:"pull_request"`
-	}
-	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
-		t.Fatalf("%v\n%s", err, r.stdout)
-	}
-	if !out.Changed || out.Branch != "bump/api" || out.Commit != e.git.Head(e.name, "bump/api") || !out.PullRequest.Created || out.PullRequest.Number == 0 {
-		t.Fatalf("outcome: %+v", out)
-	}
-	if calls := e.gh.TotalCalls(); calls > 4 {
-		t.Errorf("create path made %d API calls (%v), budget 4", calls, e.gh.Calls())
-	}
-	pr, _ := e.gh.PullRequest(out.PullRequest.Number)
-	if pr.Head != "bump/api" || pr.Base != "main" || pr.Title != "chore(deploy): bump ghcr.io/acme/api to v1.2.3" {
-		t.Errorf("pull request: %+v", pr)
-	}
-	if !strings.Contains(pr.Body, "| apps/api/deployment.yaml:11 | ghcr.io/acme/api | v1.2.2 | v1.2.3 |") || !strings.Contains(pr.Body, "<!-- bump: ghcr.io/acme/api -->") {
-		t.Errorf("body:\n%s", pr.Body)
-	}
-
-	// A newer version updates the same pull request.
-	e.gh.ResetCalls()
-	r = e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.4"))
-	if !strings.Contains(r.stdout, fmt.Sprintf("updated %s", out.PullRequest.URL)) {
-		t.Errorf("stdout:\n%s", r.stdout)
-	}
-	if calls := e.gh.TotalCalls(); calls > 3 {
-		t.Errorf("update path made %d API calls (%v), budget 3", calls, e.gh.Calls())
-	}
-	if n := len(e.gh.PullRequests()); n != 1 {
-		t.Fatalf("%d pull requests, want 1", n)
-	}
-	pr, _ = e.gh.PullRequest(out.PullRequest.Number)
-	if !strings.Contains(pr.Title, "v1.2.4") || !strings.Contains(pr.Body, "| v1.2.2 | v1.2.4 |") {
-		t.Errorf("not updated: %q\n%s", pr.Title, pr.Body)
-	}
-	e.noLeak()
-}
-
-func TestPullRequestOptions(t *testing.T) {
-	e := newEnv(t)
-	e.ok(e.bump("--image", "ghcr.io/acme/api:v1.2.3",
-		"--label", "deploy,automated", "--reviewer", "alice", "--reviewer", "acme/platform",
-		"--assignee", "bob", "--draft", "--auto-merge", "--merge-method", "rebase"))
-	prs := e.gh.PullRequests()
-	if len(prs) != 1 {
-		t.Fatalf("%d pull requests", len(prs))
-	}
-	pr := prs[0]
-	if !pr.Draft || strings.Join(pr.Labels, ",") != "deploy,automated" || strings.Join(pr.Reviewers, ",") != "alice" ||
-		strings.Join(pr.TeamReviewers, ",") != "platform" || strings.Join(pr.Assignees, ",") != "bob" {
-		t.Errorf("pull request: %+v", pr)
-	}
-	if pr.AutoMerge != "REBASE" {
-		t.Errorf("auto-merge = %q, want REBASE", pr.AutoMerge)
-	}
-}
-
-func TestErrorsAreOneLine(t *testing.T) {
-	e := newEnv(t)
-	tests := []struct {
-		name  string
-		extra []string
-		args  []string
-		want  string
-	}{
-		{"bad token", []string{"BUMP_TOKEN=wrong-" + canary}, []string{"--repo", e.repo}, "authentication failed"},
-		{"missing repo", nil, []string{"--repo", e.git.RepoURL("acme/nope")}, "not found"},
-		{"no token", []string{"BUMP_TOKEN="}, []string{"--repo", e.repo}, "no token"},
-		{"unreachable", nil, []string{"--repo", "http://127.0.0.1:1/acme/manifests.git"}, "clone"},
-		{"bad image", nil, []string{"--repo", e.repo, "--image", "ghcr.io/acme/api:"}, "invalid image"},
-		{"branch template makes a bad ref", nil, []string{"--repo", e.repo, "--branch", "bump/{{.Name}}..{{.Version}}"}, "invalid branch name"},
-		{"branch template error", nil, []string{"--repo", e.repo, "--branch", "bump/{{.Nope}}"}, "branch template"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"--image", "ghcr.io/acme/api:v9.9.9"}, tt.args...)
-			r := e.run(tt.extra, args...)
-			if r.code == 0 {
-				t.Fatalf("exit 0\n%s", r.stdout)
-			}
-			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
-			if len(lines) != 1 || !strings.HasPrefix(lines[0], "bump: ") || !strings.Contains(lines[0], tt.want) {
-				t.Errorf("stderr is not one line with %q:\n%s", tt.want, r.stderr)
-			}
-			if strings.Contains(r.stderr, "wrong-") {
-				t.Errorf("stderr echoes the token: %s", r.stderr)
-			}
-		})
-	}
-	// Nothing was pushed by any of them.
-	if refs := e.gitOut("for-each-ref", "--format=%(refname)"); refs != "refs/heads/main" {
-		t.Errorf("refs after failures: %s", refs)
-	}
-}
+// Racing runs stay in Go: they start bump processes concurrently and check
+// each one's exit and the combined result.
 
 // TestRacingPushToBase starts 20 runs of 20 different images at once, all
 // pushing onto main: every bump must land, none lost.

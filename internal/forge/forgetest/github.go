@@ -31,13 +31,12 @@ type Git interface {
 	CommitFiles(branch, expectedHead string, files map[string][]byte, headline, body string) (sha string, err error)
 }
 
-// GitRefs is the optional part of a Git backend that lets the fake create,
-// move and delete branches (git/create-ref, git/update-ref, git/delete-ref).
+// GitRefs is the optional part of a Git backend that lets the fake create
+// and move branches (git/create-ref, git/update-ref).
 // Without it the fake keeps branch moves in memory only.
 type GitRefs interface {
 	// SetBranch points branch at sha; old, when non-empty, must be its current value.
 	SetBranch(branch, sha, old string) error
-	DeleteBranch(branch string) error
 }
 
 // GitHubOptions configures NewGitHub. Zero values take the documented defaults.
@@ -67,7 +66,6 @@ type GitHubPR struct {
 	Title, Body   string
 	State         string // open or closed
 	Draft         bool
-	Merged        bool
 	Labels        []string
 	Reviewers     []string
 	TeamReviewers []string
@@ -363,10 +361,6 @@ func (g *GitHub) serveOperation(w http.ResponseWriter, r *http.Request, op strin
 		ghError(w, http.StatusUnauthorized, "Bad credentials")
 		return
 	}
-	if op == "rate-limit/get" {
-		g.rateLimit(w)
-		return
-	}
 	seg := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	if len(seg) < 3 || seg[0] != "repos" || seg[1] != g.opts.Owner || seg[2] != g.opts.Repo {
 		ghError(w, http.StatusNotFound, "Not Found")
@@ -403,23 +397,12 @@ func (g *GitHub) serveOperation(w http.ResponseWriter, r *http.Request, op strin
 		}
 	}
 	switch op {
-	case "repos/get":
-		ghWriteJSON(w, 200, g.repoJSON(true))
 	case "pulls/list":
 		g.listPRs(w, r)
 	case "pulls/create":
 		g.createPR(w, in)
-	case "pulls/get":
-		ghWriteJSON(w, 200, g.prJSON(pr, true))
 	case "pulls/update":
 		g.updatePR(w, pr, in)
-	case "pulls/merge":
-		if pr.State != "open" {
-			ghError(w, 405, "Pull Request is not mergeable")
-			return
-		}
-		pr.State, pr.Merged = "closed", true
-		ghWriteJSON(w, 200, map[string]any{"sha": strings.Repeat("ab", 20), "merged": true, "message": "Pull Request successfully merged"})
 	case "pulls/request-reviewers":
 		pr.Reviewers = ghUnion(pr.Reviewers, ghStrings(in["reviewers"]))
 		pr.TeamReviewers = ghUnion(pr.TeamReviewers, ghStrings(in["team_reviewers"]))
@@ -454,7 +437,7 @@ func (g *GitHub) serveOperation(w http.ResponseWriter, r *http.Request, op strin
 		pr.Comments = append(pr.Comments, body)
 		g.nextID++
 		ghWriteJSON(w, 201, g.commentJSON(pr, g.nextID, body))
-	case "git/get-ref", "git/create-ref", "git/update-ref", "git/delete-ref":
+	case "git/get-ref", "git/create-ref", "git/update-ref":
 		g.serveRef(w, r, op, seg, in)
 	default:
 		g.t.Errorf("forgetest: GitHub fake does not implement %s %s (%s)", r.Method, r.URL.Path, op)
@@ -608,16 +591,6 @@ func (g *GitHub) serveRef(w http.ResponseWriter, r *http.Request, op string, seg
 			return
 		}
 		ghWriteJSON(w, 200, g.refJSON(branch, sha))
-	case "git/delete-ref":
-		if !exists {
-			ghError(w, 422, "Reference does not exist")
-			return
-		}
-		if err := g.setBranch(branch, "", cur); err != nil {
-			ghError(w, 422, err.Error())
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
 	}
 }
 
@@ -627,21 +600,13 @@ func ghIsAncestor(git Git, old, sha string) bool {
 	return !ok || a.IsAncestor(old, sha)
 }
 
-// setBranch moves (sha != "") or deletes (sha == "") a branch. The caller holds g.mu.
+// setBranch moves a branch. The caller holds g.mu.
 func (g *GitHub) setBranch(branch, sha, old string) error {
 	if refs, ok := g.opts.Git.(GitRefs); ok {
-		if sha == "" {
-			return refs.DeleteBranch(branch)
-		}
 		return refs.SetBranch(branch, sha, old)
 	}
 	g.refs[branch] = sha
 	return nil
-}
-
-func (g *GitHub) rateLimit(w http.ResponseWriter) {
-	res := map[string]any{"limit": 5000, "remaining": 4999, "reset": time.Now().Add(time.Hour).Unix(), "used": 1}
-	ghWriteJSON(w, 200, map[string]any{"resources": map[string]any{"core": res, "search": res}, "rate": res})
 }
 
 // serveApp answers the GitHub App endpoints, authenticated by the app's JWT.

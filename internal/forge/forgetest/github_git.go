@@ -145,12 +145,6 @@ func (b *BareRepo) SetBranch(branch, sha, old string) error {
 	return err
 }
 
-// DeleteBranch implements GitRefs.
-func (b *BareRepo) DeleteBranch(branch string) error {
-	_, err := b.git(nil, nil, "update-ref", "-d", "refs/heads/"+branch)
-	return err
-}
-
 // IsAncestor reports whether old is an ancestor of sha (a fast-forward).
 func (b *BareRepo) IsAncestor(old, sha string) bool {
 	_, err := b.git(nil, nil, "merge-base", "--is-ancestor", old, sha)

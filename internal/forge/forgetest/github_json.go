@@ -32,7 +32,9 @@ func (g *GitHub) userJSON(login string, id int64) map[string]any {
 	}
 }
 
-func (g *GitHub) repoJSON(full bool) map[string]any {
+// repoJSON renders the repository as the pull request's head and base
+// embed it (the repository schema without the counts repos/get adds).
+func (g *GitHub) repoJSON() map[string]any {
 	base := g.server.URL + "/repos/" + g.opts.Owner + "/" + g.opts.Repo
 	html := g.htmlURL()
 	html = strings.TrimSuffix(html, "/")
@@ -62,10 +64,6 @@ func (g *GitHub) repoJSON(full bool) map[string]any {
 		"has_downloads": false, "has_discussions": false, "archived": false, "disabled": false, "license": nil,
 		"pushed_at": ghTime, "created_at": ghTime, "updated_at": ghTime, "visibility": "private",
 	}
-	if full {
-		r["network_count"] = 0
-		r["subscribers_count"] = 0
-	}
 	return r
 }
 
@@ -85,7 +83,7 @@ func (g *GitHub) prBranchJSON(branch string) map[string]any {
 	}
 	return map[string]any{
 		"label": g.opts.Owner + ":" + branch, "ref": branch, "sha": sha,
-		"repo": g.repoJSON(false), "user": g.userJSON(g.opts.Owner, 1),
+		"repo": g.repoJSON(), "user": g.userJSON(g.opts.Owner, 1),
 	}
 }
 
@@ -144,11 +142,8 @@ func (g *GitHub) prJSON(pr *GitHubPR, full bool) map[string]any {
 		},
 		"author_association": "CONTRIBUTOR", "auto_merge": autoMerge, "draft": pr.Draft,
 	}
-	if pr.Merged {
-		out["merged_at"] = ghTime
-	}
 	if full {
-		out["merged"] = pr.Merged
+		out["merged"] = false // bump never merges
 		out["mergeable"] = nil
 		out["rebaseable"] = nil
 		out["mergeable_state"] = "unknown"
