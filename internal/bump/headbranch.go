@@ -80,7 +80,10 @@ func (r *run) checkHeadBranch(ctx context.Context, branch, baseCommit string, re
 		return hb, err
 	}
 	// Rewrite the branch's tree with downgrades allowed, to see every
-	// version it proposes that ours would replace.
+	// version it proposes that ours would replace. This stays a rewrite,
+	// not a manifest.Find: "the tip already holds this change" depends on
+	// what each rule writes (a Helm map without a digest key takes only
+	// the tag), which only the rewrite knows.
 	ro := r.opts.rewriteOptions(refs)
 	ro.AllowDowngrade, ro.SkipInvalid = true, true
 	res, err := manifest.Rewrite(ctx, tree, ro)

@@ -110,9 +110,7 @@ func (r *run) describeBranch(ctx context.Context, out *Outcome, refs []imageref.
 	if err != nil {
 		return nil, err
 	}
-	ro := r.opts.rewriteOptions(refs)
-	ro.AllowDowngrade, ro.SkipInvalid = true, true
-	onBranch, err := manifest.Rewrite(ctx, tree, ro)
+	onBranch, err := manifest.Find(ctx, tree, manifest.FindOptions{Images: refs, Paths: r.opts.Paths, SkipInvalid: true})
 	if err != nil {
 		return nil, err
 	}
@@ -120,8 +118,9 @@ func (r *run) describeBranch(ctx context.Context, out *Outcome, refs []imageref.
 	if err != nil {
 		return nil, err
 	}
-	described := versionsOn(refs, onBranch.Changes)
-	ro.Images = described
+	described := versionsOn(refs, onBranch.References)
+	ro := r.opts.rewriteOptions(described)
+	ro.AllowDowngrade, ro.SkipInvalid = true, true
 	res, err := manifest.Rewrite(ctx, baseTree, ro)
 	if err != nil {
 		return nil, err
@@ -131,24 +130,21 @@ func (r *run) describeBranch(ctx context.Context, out *Outcome, refs []imageref.
 }
 
 // versionsOn is refs with each version replaced by the one a branch holds:
-// where the branch differs from this run, its version is the From side of
-// the change that would bring it to ours.
-func versionsOn(refs []imageref.Ref, changes []manifest.Change) []imageref.Ref {
+// the first reference to the image whose version this run would change
+// (the parts this run writes: its tag, and its digest where the reference
+// has one).
+func versionsOn(refs []imageref.Ref, found []manifest.Reference) []imageref.Ref {
 	images := make([]imageref.Ref, len(refs))
 	for i, ref := range refs {
 		images[i] = ref
-		for _, c := range changes {
-			if c.Image != ref.Familiar() || c.From == "" {
+		for _, f := range found {
+			if f.Image != ref.Familiar() || (f.Tag == "" && f.Digest == "") {
 				continue
 			}
-			sep := ":"
-			if strings.HasPrefix(c.From, "sha256:") {
-				sep = "@"
+			if (ref.Tag != "" && f.Tag != ref.Tag) || (ref.Digest != "" && f.Digest != "" && f.Digest != ref.Digest) {
+				images[i] = imageref.Ref{Name: ref.Name, Tag: f.Tag, Digest: f.Digest}
+				break
 			}
-			if r, err := imageref.Parse(ref.Familiar() + sep + c.From); err == nil {
-				images[i] = r
-			}
-			break
 		}
 	}
 	return images
