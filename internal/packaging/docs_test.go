@@ -85,8 +85,9 @@ func workflows(t *testing.T) map[string]string {
 	return wf
 }
 
-// TestWorkflowsLint runs actionlint over every workflow, in a project that
-// holds action.yml, so `uses: ./` checks the inputs against it.
+// TestWorkflowsLint runs actionlint over every workflow (the sample in
+// testdata/action among them), in a project that holds action.yml, so
+// `uses: ./` checks the inputs against it.
 func TestWorkflowsLint(t *testing.T) {
 	proj := t.TempDir()
 	dir := filepath.Join(proj, ".github", "workflows")
@@ -119,6 +120,15 @@ func TestWorkflowsLint(t *testing.T) {
 	bad := "on: push\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: ./\n        with: {image: x, pathz: y}\n"
 	if errs, _ := l.Lint(filepath.Join(dir, "bad.yml"), []byte(bad), p); len(errs) == 0 {
 		t.Error("actionlint accepted an undeclared input")
+	}
+	// And so is one in the sample workflow, with its paths input misspelled.
+	sample := strings.Replace(readString(t, filepath.Join(root, "testdata", "action", "workflow.yml")), "paths: ", "pathz: ", 1)
+	errs, err := l.Lint(filepath.Join(dir, "release.yml"), []byte(sample), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(errs) == 0 {
+		t.Error("actionlint accepted an undeclared input in the sample workflow")
 	}
 }
 
