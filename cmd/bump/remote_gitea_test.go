@@ -168,8 +168,9 @@ func giteaPRs(ts *testscript.TestScript, g *giteaRemote) []giteaPR {
 }
 
 func printGiteaPRs(ts *testscript.TestScript, g *giteaRemote) {
+	w := ts.Stdout() // even when there is none: "! stdout ." then checks that
 	for _, pr := range giteaPRs(ts, g) {
-		fmt.Fprintf(ts.Stdout(), "#%d %s %s -> %s: %s\n", pr.Number, pr.State, pr.Head.Ref, pr.Base.Ref, pr.Title)
+		fmt.Fprintf(w, "#%d %s %s -> %s: %s\n", pr.Number, pr.State, pr.Head.Ref, pr.Base.Ref, pr.Title)
 	}
 }
 
@@ -225,7 +226,7 @@ func giteaHead(ts *testscript.TestScript, g *giteaRemote, branch string) string 
 }
 
 // gitea protect BRANCH protects BRANCH against pushes; gitea comments N
-// prints pull request N's comments, one a line.
+// prints pull request N's comments, one a line after "- ".
 func cmdGitea(ts *testscript.TestScript, neg bool, args []string) {
 	r := remoteOf(ts)
 	if r.gt == nil || neg || len(args) != 2 {
@@ -239,7 +240,7 @@ func cmdGitea(ts *testscript.TestScript, neg bool, args []string) {
 		var cs []struct{ Body string }
 		r.gt.srv.MustAPI(t, http.MethodGet, "/repos/"+r.gt.srv.User+"/"+giteaRepo+"/issues/"+args[1]+"/comments", nil, &cs)
 		for _, c := range cs {
-			fmt.Fprintln(ts.Stdout(), strings.ReplaceAll(c.Body, "\n", " "))
+			fmt.Fprintln(ts.Stdout(), "- "+strings.ReplaceAll(c.Body, "\n", " "))
 		}
 	default:
 		ts.Fatalf("gitea: unknown %q", args[0])
