@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -14,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -256,4 +259,27 @@ func giteaNoLeak(ts *testscript.TestScript, r *remote) {
 	if strings.Contains(all, r.token) {
 		ts.Fatalf("the token is in the pushed history")
 	}
+}
+
+// giteaFile is PATH as it is at REV (a branch or commit) on the Gitea
+// repository.
+func giteaFile(ts *testscript.TestScript, r *remote, rev, path string) []byte {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	u := r.gt.srv.URL + "/api/v1/repos/" + r.name + "/raw/" + path + "?ref=" + url.QueryEscape(rev)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		ts.Fatalf("file: %v", err)
+	}
+	req.Header.Set("Authorization", "token "+r.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		ts.Fatalf("file %s:%s: %v", rev, path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		ts.Fatalf("file %s:%s: status %d %v", rev, path, resp.StatusCode, err)
+	}
+	return body
 }

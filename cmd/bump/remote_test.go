@@ -406,6 +406,10 @@ func cmdFile(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: file REV PATH")
 	}
 	r := remoteOf(ts)
+	if r.gt != nil {
+		_, _ = ts.Stdout().Write(giteaFile(ts, r, args[0], args[1]))
+		return
+	}
 	cmd := exec.Command("git", "cat-file", "blob", args[0]+":"+args[1])
 	cmd.Dir, cmd.Env = r.git.RepoDir(r.name), gittest.Env(os.TempDir())
 	out, err := cmd.Output()
