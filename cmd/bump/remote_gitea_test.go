@@ -283,3 +283,15 @@ func giteaFile(ts *testscript.TestScript, r *remote, rev, path string) []byte {
 	}
 	return body
 }
+
+// gitOnly wraps a command that drives the test git server, which a
+// remote_gitea_ script has not (Gitea is its git server): there it fails
+// the script with a message rather than a nil dereference.
+func gitOnly(cmd func(ts *testscript.TestScript, neg bool, args []string)) func(ts *testscript.TestScript, neg bool, args []string) {
+	return func(ts *testscript.TestScript, neg bool, args []string) {
+		if remoteOf(ts).git == nil {
+			ts.Fatalf("this command needs the test git server: not in a remote_gitea_ script")
+		}
+		cmd(ts, neg, args)
+	}
+}
