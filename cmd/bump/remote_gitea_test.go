@@ -66,7 +66,7 @@ func startGitea(t testing.TB, r *remote) (map[string]string, error) {
 		"BUMP_FORGE": "gitea",
 		"FORGE_URL":  front.URL,
 		"GITEA_URL":  s.URL,
-		"OWNER":      s.User,
+		"GITEA_USER": s.User,
 		"REPO":       s.URL + "/" + r.name + ".git",
 		"GIT_URL":    s.URL,
 	}, nil

@@ -35,7 +35,7 @@ import (
 //
 //	remote_gitlab_* a GitLab fake, project acme/platform/manifests
 //	remote_gitea_*  a real Gitea (giteatest; skipped, saying why, when none
-//	                is built), repository $OWNER/manifests, a label deps,
+//	                is built), repository $GITEA_USER/manifests, a label deps,
 //	                a collaborator alice; $FORGE_URL counts the API calls
 //	                and $GITEA_URL is the server itself
 //	remote_app_*    a GitHub fake that mints GitHub App installation tokens
