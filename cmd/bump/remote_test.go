@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,6 +34,10 @@ import (
 // spec-validated fake forge, started by setupRemote for each script:
 //
 //	remote_gitlab_* a GitLab fake, project acme/platform/manifests
+//	remote_gitea_*  a real Gitea (giteatest; skipped, saying why, when none
+//	                is built), repository $GITEA_USER/manifests, a label deps,
+//	                a collaborator alice; $FORGE_URL counts the API calls
+//	                and $GITEA_URL is the server itself
 //	remote_app_*    a GitHub fake that mints GitHub App installation tokens
 //	remote_*        a GitHub fake, repository acme/manifests
 //
@@ -49,6 +54,7 @@ import (
 //	prs, pr, mrs, calls      pull/merge requests and API calls, as text
 //	fault, gitfault          forge and git server faults
 //	recorder, noleak         credentials sent elsewhere; token in history
+//	gitea protect|comments   protect a branch, a pull request's comments
 
 // remote is one script's servers.
 type remote struct {
@@ -59,6 +65,10 @@ type remote struct {
 	hits *atomic.Int32     // how often the last gitfault -once hit
 	t    testing.TB        // the script's test, for the gittest helpers
 	rec  *recorder         // started by "recorder start"
+	gt   *giteaRemote      // remote_gitea_ scripts only (then git, gh, lab are nil)
+	// token is the token the servers accept, which run checks bump never
+	// prints: the canary, or the real Gitea's.
+	token string
 }
 
 type remoteKey struct{}
@@ -72,7 +82,7 @@ func setupRemote(env *testscript.Env) error {
 	if !ok {
 		return errors.New("remote scripts need a testing.TB")
 	}
-	r := &remote{name: "acme/manifests", t: t}
+	r := &remote{name: "acme/manifests", t: t, token: canary}
 	vars := map[string]string{
 		"TOKEN":       canary,
 		"BUMP_TOKEN":  canary,
@@ -80,6 +90,16 @@ func setupRemote(env *testscript.Env) error {
 		"BUMP_AUTHOR": "Bump Bot <bot@example.com>",
 	}
 	switch {
+	case strings.HasPrefix(script, "remote_gitea_"):
+		// A real Gitea; giteatest skips the script, saying why, when none
+		// is built and BUMP_GITEA_TESTS is not 1.
+		gv, err := startGitea(t, r)
+		if err != nil {
+			return err
+		}
+		for k, v := range gv {
+			vars[k] = v
+		}
 	case strings.HasPrefix(script, "remote_gitlab_"):
 		r.name = "acme/platform/manifests"
 		r.git = gittest.NewServer(t, gittest.WithCredentials("oauth2", canary))
@@ -110,8 +130,10 @@ func setupRemote(env *testscript.Env) error {
 		})
 		vars["FORGE_URL"] = r.gh.URL()
 	}
-	vars["REPO"] = r.git.CreateRepo(t, r.name, manifests)
-	vars["GIT_URL"] = r.git.URL
+	if r.git != nil {
+		vars["REPO"] = r.git.CreateRepo(t, r.name, manifests)
+		vars["GIT_URL"] = r.git.URL
+	}
 	vars["BUMP_FORGE_URL"] = vars["FORGE_URL"]
 	home := filepath.Join(env.WorkDir, ".home")
 	if err := os.MkdirAll(home, 0o755); err != nil {
@@ -141,22 +163,23 @@ func remoteOf(ts *testscript.TestScript) *remote {
 // remoteCmds are the script commands for remote scenarios.
 var remoteCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 	"run":       cmdRun,
-	"gitsrv":    cmdGitSrv,
+	"gitsrv":    gitOnly(cmdGitSrv),
 	"head":      cmdHead,
 	"file":      cmdFile,
-	"srvcommit": cmdSrvCommit,
-	"srvbranch": cmdSrvBranch,
+	"srvcommit": gitOnly(cmdSrvCommit),
+	"srvbranch": gitOnly(cmdSrvBranch),
 	"prs":       cmdPRs,
 	"pr":        cmdPR,
 	"mrs":       cmdMRs,
 	"calls":     cmdCalls,
 	"fault":     cmdFault,
-	"gitfault":  cmdGitFault,
+	"gitfault":  gitOnly(cmdGitFault),
 	"noleak":    cmdNoLeak,
 	"oneline":   cmdOneLine,
-	"srvclone":  cmdSrvClone,
+	"srvclone":  gitOnly(cmdSrvClone),
 	"recorder":  cmdRecorder,
 	"capture":   cmdCapture,
+	"gitea":     cmdGitea,
 }
 
 // capture VAR stores the last command's stdout, trimmed, in VAR (and its
@@ -298,8 +321,12 @@ func cmdRun(ts *testscript.TestScript, neg bool, args []string) {
 	start := time.Now()
 	err := ts.Exec(args[0], args[1:]...)
 	took := time.Since(start)
+	tokens := []string{canary}
+	if r, _ := ts.Value(remoteKey{}).(*remote); r != nil && r.token != canary {
+		tokens = append(tokens, r.token)
+	}
 	for _, f := range []string{"stdout", "stderr"} {
-		if strings.Contains(ts.ReadFile(f), canary) {
+		if out := ts.ReadFile(f); slices.ContainsFunc(tokens, func(tok string) bool { return strings.Contains(out, tok) }) {
 			ts.Fatalf("the token leaked into %s", f)
 		}
 	}
@@ -351,7 +378,12 @@ func cmdHead(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: head [-set=VAR] [-is=SHA] BRANCH")
 	}
 	r := remoteOf(ts)
-	h := r.git.Head(r.name, args[0])
+	var h string
+	if r.gt != nil {
+		h = giteaHead(ts, r.gt, args[0])
+	} else {
+		h = r.git.Head(r.name, args[0])
+	}
 	if neg {
 		if h != "" {
 			ts.Fatalf("branch %s exists at %s", args[0], h)
@@ -374,6 +406,10 @@ func cmdFile(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: file REV PATH")
 	}
 	r := remoteOf(ts)
+	if r.gt != nil {
+		_, _ = ts.Stdout().Write(giteaFile(ts, r, args[0], args[1]))
+		return
+	}
 	cmd := exec.Command("git", "cat-file", "blob", args[0]+":"+args[1])
 	cmd.Dir, cmd.Env = r.git.RepoDir(r.name), gittest.Env(os.TempDir())
 	out, err := cmd.Output()
@@ -438,6 +474,10 @@ func cmdPRs(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 0 || neg {
 		ts.Fatalf("usage: prs")
 	}
+	if r := remoteOf(ts); r.gt != nil {
+		printGiteaPRs(ts, r.gt)
+		return
+	}
 	w := ts.Stdout() // even when there is none: "! stdout ." then checks that
 	for _, pr := range githubOf(ts).PullRequests() {
 		fmt.Fprintf(w, "#%d %s %s -> %s: %s\n", pr.Number, pr.State, pr.Head, pr.Base, pr.Title)
@@ -454,6 +494,10 @@ func cmdPR(ts *testscript.TestScript, neg bool, args []string) {
 	})
 	if len(args) != 1 || neg {
 		ts.Fatalf("usage: pr [-set=VAR] NUMBER|HEAD")
+	}
+	if r := remoteOf(ts); r.gt != nil {
+		printGiteaPR(ts, r.gt, args[0], set)
+		return
 	}
 	var found []forgetest.GitHubPR
 	for _, pr := range githubOf(ts).PullRequests() {
@@ -502,6 +546,10 @@ func cmdCalls(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: calls [-reset]")
 	}
 	r := remoteOf(ts)
+	if r.gt != nil {
+		printGiteaCalls(ts, r.gt, reset)
+		return
+	}
 	var calls map[string]int
 	var total int
 	if r.gh != nil {
@@ -619,6 +667,10 @@ func cmdNoLeak(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: noleak")
 	}
 	r := remoteOf(ts)
+	if r.gt != nil {
+		giteaNoLeak(ts, r)
+		return
+	}
 	all, err := gittest.RunGit(r.git.RepoDir(r.name), nil, "log", "--all", "-p", "--format=%H%n%an %ae%n%B")
 	if err != nil {
 		ts.Fatalf("git log: %v", err)
