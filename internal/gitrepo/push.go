@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
 )
@@ -61,6 +64,16 @@ func (r *Repo) pushObjects(ctx context.Context, objects []plumbing.Hash, commit 
 
 	req := packp.NewReferenceUpdateRequestFromCapabilities(adv.Capabilities)
 	req.Commands = []*packp.Command{{Name: dst, Old: expected, New: commit}}
+	// The server's own words ("remote: …", a hook's or a protected
+	// branch's reason) arrive on the side band; keep the tail to say why a
+	// push was refused.
+	remote := &tail{max: 4 << 10}
+	req.Progress = remote
+	if adv.Capabilities.Supports(capability.Sideband64k) {
+		_ = req.Capabilities.Set(capability.Sideband64k)
+	} else if adv.Capabilities.Supports(capability.Sideband) {
+		_ = req.Capabilities.Set(capability.Sideband)
+	}
 	pr, pw := io.Pipe()
 	req.Packfile = pr
 	done := make(chan error, 1)
@@ -77,17 +90,48 @@ func (r *Repo) pushObjects(ctx context.Context, objects []plumbing.Hash, commit 
 	if err != nil {
 		_ = pr.Close()
 		<-done
-		return err
+		return remote.explain(err)
 	}
 	if err := <-done; err != nil {
 		return err
 	}
 	if report != nil {
 		if err := report.Error(); err != nil {
-			return err
+			return remote.explain(err)
 		}
 	}
 	return nil
+}
+
+// tail keeps the last max bytes written to it: the end of what the
+// server said on the side band, bounded whatever the server sends.
+type tail struct {
+	max int
+	buf []byte
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+// explain adds the server's last line to a refused push's error.
+func (t *tail) explain(err error) error {
+	lines := strings.FieldsFunc(string(t.buf), func(r rune) bool { return r == '\n' || r == '\r' })
+	for i := len(lines) - 1; i >= 0; i-- {
+		line := strings.TrimSpace(lines[i])
+		if line == "" || !utf8.ValidString(line) {
+			continue
+		}
+		if len(line) > 300 {
+			line = line[:300] + "…"
+		}
+		return fmt.Errorf("%w (the server said: %s)", err, line)
+	}
+	return err
 }
 
 func orNone(h plumbing.Hash) string {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -175,5 +178,31 @@ func TestPushFailures(t *testing.T) {
 	// The failures left nothing behind: the same push now lands.
 	if err := r.Push(ctx, commit, "bump/x", ""); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A server that refuses a push says why on the side band ("remote: …"),
+// as Gitea and GitLab do for a protected branch; the error carries the
+// server's last line instead of only "pre-receive hook declined".
+func TestPushRejectionSaysWhy(t *testing.T) {
+	ctx := context.Background()
+	s := gittest.NewServer(t)
+	url := s.CreateRepo(t, "m", files)
+	hook := filepath.Join(s.RepoDir("m"), "hooks", "pre-receive")
+	script := "#!/bin/sh\necho 'checking refs' >&2\necho 'Gitea: branch main is protected from force push' >&2\nexit 1\n"
+	if err := os.WriteFile(hook, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := clone(t, s, url, "")
+	commit, err := r.Commit(ctx, gitrepo.CommitRequest{Parent: r.BaseCommit(), Files: map[string][]byte{"README.md": []byte("ours\n")}, Message: "ours", Author: me})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = r.Push(ctx, commit, "main", r.BaseCommit())
+	if err == nil {
+		t.Fatal("push through a refusing hook succeeded")
+	}
+	if !strings.Contains(err.Error(), "branch main is protected") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("error %q: want the server's reason on one line", err)
 	}
 }
