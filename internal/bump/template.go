@@ -116,6 +116,15 @@ func newTemplateData(refs []imageref.Ref, ci CI, res *manifest.Result, base stri
 	return d
 }
 
+// imageRef is the image and its new version as one reference
+// ("ghcr.io/acme/api:v1.2.3", "…@sha256:…").
+func imageRef(im imageData) string {
+	if strings.HasPrefix(im.Version, "sha256:") {
+		return im.Name + "@" + im.Version
+	}
+	return im.Name + ":" + im.Version
+}
+
 // previous is the version the first change to ref moved from.
 func previous(ref imageref.Ref, changes []manifest.Change) string {
 	for _, c := range changes {
@@ -269,6 +278,17 @@ func commitMessage(tmpl string, d *templateData) (string, error) {
 	}
 	if d.CI.PipelineURL != "" {
 		fmt.Fprintf(&b, "Pipeline: %s\n", d.CI.PipelineURL)
+	}
+	// The same provenance as git trailers, for machines (a promotion
+	// reads where a version came from).
+	for _, im := range d.Images {
+		fmt.Fprintf(&b, "Bump-Image: %s\n", imageRef(im))
+	}
+	if d.CI.SourceURL != "" {
+		fmt.Fprintf(&b, "Bump-Source: %s\n", d.CI.SourceURL)
+	}
+	if d.CI.PipelineURL != "" {
+		fmt.Fprintf(&b, "Bump-Pipeline: %s\n", d.CI.PipelineURL)
 	}
 	// The trailer is how a later run knows the branch is bump's to move,
 	// whatever the --message template says.

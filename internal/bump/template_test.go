@@ -40,7 +40,9 @@ func TestTemplatesDefaults(t *testing.T) {
 	}
 	wantMsg := "chore(deploy): bump ghcr.io/acme/worker to v1.2.3, ghcr.io/acme/api to v1.2.3\n\n" +
 		"- apps/a|b.yaml:3 ghcr.io/acme/api v1.2.2 -> v1.2.3\n- apps/w.yaml:5 ghcr.io/acme/worker v1.2.2 -> v1.2.3\n\n" +
-		"Source: https://github.com/acme/api/commit/abc\nPipeline: https://github.com/acme/api/actions/runs/1\nBumped-by: bump\n"
+		"Source: https://github.com/acme/api/commit/abc\nPipeline: https://github.com/acme/api/actions/runs/1\n" +
+		"Bump-Image: ghcr.io/acme/worker:v1.2.3\nBump-Image: ghcr.io/acme/api:v1.2.3\n" +
+		"Bump-Source: https://github.com/acme/api/commit/abc\nBump-Pipeline: https://github.com/acme/api/actions/runs/1\nBumped-by: bump\n"
 	if msg != wantMsg {
 		t.Errorf("message:\n%s\nwant:\n%s", msg, wantMsg)
 	}
