@@ -54,6 +54,7 @@ func (r *run) attempt(ctx context.Context) (*Outcome, []imageref.Ref, error) {
 // that needs no commit is left alone.
 func (r *run) land(ctx context.Context, out *Outcome, res *manifest.Result, refs []imageref.Ref, baseCommit string) error {
 	data := newTemplateData(refs, r.opts.CI, res, out.Base)
+	data.Promotion = r.opts.Promotion
 	branch, expected := out.Base, baseCommit
 	if !r.opts.PushToBase {
 		name, hb, err := r.headBranch(ctx, data, refs, baseCommit)

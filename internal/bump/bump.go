@@ -96,6 +96,9 @@ type Options struct {
 	CommittedBy gitrepo.Identity
 	// CI describes the pipeline that runs bump, for links in the commit and PR.
 	CI CI
+	// Promotion, when set, names the environments of a promotion: the
+	// default branch, message, title and body say so.
+	Promotion Promotion
 
 	PR    forge.PullRequestSpec // labels, reviewers…; Base, Head, Title and Body are filled in by Run
 	Forge Forge

@@ -20,7 +20,7 @@ type headBranch struct {
 // headBranch names the head branch from its template, refuses one bump
 // must not rebuild, and says what an existing one means for this run.
 func (r *run) headBranch(ctx context.Context, data *templateData, refs []imageref.Ref, baseCommit string) (string, headBranch, error) {
-	branch, err := render("branch", r.opts.Templates.Branch, defaultBranch, data)
+	branch, err := render("branch", r.opts.Templates.Branch, fallback("branch", data), data)
 	if err != nil {
 		return "", headBranch{}, err
 	}

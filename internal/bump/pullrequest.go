@@ -23,6 +23,7 @@ func (r *run) ensurePullRequest(ctx context.Context, out *Outcome, refs []imager
 		return nil, errors.New("no forge configured")
 	}
 	data := newTemplateDataFromOutcome(refs, r.opts.CI, out)
+	data.Promotion = r.opts.Promotion
 	commit := out.Commit
 	var (
 		pr      *forge.PullRequest
@@ -60,10 +61,10 @@ func pullRequestSpec(given forge.PullRequestSpec, t Templates, refs []imageref.R
 	spec := given
 	spec.Base, spec.Head = out.Base, out.Branch
 	var err error
-	if spec.Title, err = render("title", t.Title, defaultTitle, data); err != nil {
+	if spec.Title, err = render("title", t.Title, fallback("title", data), data); err != nil {
 		return spec, err
 	}
-	if spec.Body, err = render("body", t.Body, defaultBody, data); err != nil {
+	if spec.Body, err = render("body", t.Body, fallback("body", data), data); err != nil {
 		return spec, err
 	}
 	spec.Title = strings.TrimSpace(spec.Title)
@@ -126,7 +127,9 @@ func (r *run) describeBranch(ctx context.Context, out *Outcome, refs []imageref.
 		return nil, err
 	}
 	// The CI links belong to the run that made that commit.
-	return newTemplateData(described, CI{}, res, out.Base), nil
+	d := newTemplateData(described, CI{}, res, out.Base)
+	d.Promotion = r.opts.Promotion
+	return d, nil
 }
 
 // versionsOn is refs with each version replaced by the one a branch holds:

@@ -36,9 +36,19 @@ type templateData struct {
 	// not parse, a downgrade…): a reviewer must see what did not move.
 	Skipped  []manifest.Skip
 	Warnings []manifest.Skip // rewritten files to look at
+
+	// Promotion names the environments of a `bump promote`; zero for a
+	// plain bump.
+	Promotion Promotion
 }
 
-type imageData struct{ Name, Short, Version string }
+// Promotion is a run that moves the versions one environment runs into
+// another: the names of both, as the config file spells them.
+type Promotion struct{ From, To string }
+
+// imageData is one image that moved; Previous is the version it moved
+// from (the first change's, "" when none changed).
+type imageData struct{ Name, Short, Version, Previous string }
 
 const (
 	defaultBranch  = "bump/{{.Names}}"
@@ -46,9 +56,25 @@ const (
 	defaultTitle   = "chore(deploy): bump {{.Subject}}"
 )
 
+// The defaults of a promotion name both environments.
+const (
+	promoteBranch  = "promote/{{.Promotion.From}}-to-{{.Promotion.To}}"
+	promoteMessage = "chore(deploy): promote {{.Subject}} from {{.Promotion.From}} to {{.Promotion.To}}"
+	promoteTitle   = promoteMessage
+	promoteBody    = `This pull request was opened by **bump** and promotes from **{{cell .Promotion.From}}** to **{{cell .Promotion.To}}**:
+{{range .Images}}
+- {{cell .Name}}: {{cell .Previous}} → {{cell .Version}}{{end}}
+
+It updates {{len .Changes}} image reference{{if ne (len .Changes) 1}}s{{end}}:
+` + bodyTable
+)
+
 // defaultBody is a Markdown table of every change, then the CI links.
 const defaultBody = `This pull request was opened by **bump** and updates {{len .Changes}} image reference{{if ne (len .Changes) 1}}s{{end}}:
+` + bodyTable
 
+// bodyTable is the default body after its first line.
+const bodyTable = `
 | File | Image | From | To |
 | --- | --- | --- | --- |
 {{range .Table}}| {{cell .File}}:{{.Line}} | {{cell .Image}} | {{cell .From}} | {{cell .To}} |
@@ -79,7 +105,7 @@ func newTemplateData(refs []imageref.Ref, ci CI, res *manifest.Result, base stri
 	shorts := make([]string, 0, len(images))
 	for _, ref := range images {
 		short := path.Base(ref.Name)
-		d.Images = append(d.Images, imageData{Name: ref.Familiar(), Short: short, Version: ref.Version()})
+		d.Images = append(d.Images, imageData{Name: ref.Familiar(), Short: short, Version: ref.Version(), Previous: previous(ref, res.Changes)})
 		if !slices.Contains(shorts, short) {
 			shorts = append(shorts, short)
 		}
@@ -88,6 +114,47 @@ func newTemplateData(refs []imageref.Ref, ci CI, res *manifest.Result, base stri
 	slices.Sort(shorts)
 	d.Names = strings.Join(shorts, "+")
 	return d
+}
+
+// imageRef is the image and its new version as one reference
+// ("ghcr.io/acme/api:v1.2.3", "…@sha256:…").
+func imageRef(im imageData) string {
+	if strings.HasPrefix(im.Version, "sha256:") {
+		return im.Name + "@" + im.Version
+	}
+	return im.Name + ":" + im.Version
+}
+
+// previous is the version the first change to ref moved from.
+func previous(ref imageref.Ref, changes []manifest.Change) string {
+	for _, c := range changes {
+		if c.Image == ref.Familiar() || ref.Matches(c.Image) {
+			return c.From
+		}
+	}
+	return ""
+}
+
+// fallback is the default text of a template: a promotion's names both
+// environments.
+func fallback(name string, d *templateData) string {
+	promote := d.Promotion != (Promotion{})
+	switch name {
+	case "branch":
+		return cmpOr(promote, promoteBranch, defaultBranch)
+	case "message":
+		return cmpOr(promote, promoteMessage, defaultMessage)
+	case "title":
+		return cmpOr(promote, promoteTitle, defaultTitle)
+	}
+	return cmpOr(promote, promoteBody, defaultBody)
+}
+
+func cmpOr(cond bool, a, b string) string {
+	if cond {
+		return a
+	}
+	return b
 }
 
 // changedImages keeps the images a change names, so that an image found
@@ -191,7 +258,7 @@ func render(name, text, fallback string, data *templateData) (string, error) {
 // `git log` alone tells what moved, why, and that bump made it.
 // tmpl is the --message template ("" for the default).
 func commitMessage(tmpl string, d *templateData) (string, error) {
-	subject, err := render("message", tmpl, defaultMessage, d)
+	subject, err := render("message", tmpl, fallback("message", d), d)
 	if err != nil {
 		return "", err
 	}
@@ -211,6 +278,17 @@ func commitMessage(tmpl string, d *templateData) (string, error) {
 	}
 	if d.CI.PipelineURL != "" {
 		fmt.Fprintf(&b, "Pipeline: %s\n", d.CI.PipelineURL)
+	}
+	// The same provenance as git trailers, for machines (a promotion
+	// reads where a version came from).
+	for _, im := range d.Images {
+		fmt.Fprintf(&b, "Bump-Image: %s\n", imageRef(im))
+	}
+	if d.CI.SourceURL != "" {
+		fmt.Fprintf(&b, "Bump-Source: %s\n", d.CI.SourceURL)
+	}
+	if d.CI.PipelineURL != "" {
+		fmt.Fprintf(&b, "Bump-Pipeline: %s\n", d.CI.PipelineURL)
 	}
 	// The trailer is how a later run knows the branch is bump's to move,
 	// whatever the --message template says.

@@ -40,7 +40,9 @@ func TestTemplatesDefaults(t *testing.T) {
 	}
 	wantMsg := "chore(deploy): bump ghcr.io/acme/worker to v1.2.3, ghcr.io/acme/api to v1.2.3\n\n" +
 		"- apps/a|b.yaml:3 ghcr.io/acme/api v1.2.2 -> v1.2.3\n- apps/w.yaml:5 ghcr.io/acme/worker v1.2.2 -> v1.2.3\n\n" +
-		"Source: https://github.com/acme/api/commit/abc\nPipeline: https://github.com/acme/api/actions/runs/1\nBumped-by: bump\n"
+		"Source: https://github.com/acme/api/commit/abc\nPipeline: https://github.com/acme/api/actions/runs/1\n" +
+		"Bump-Image: ghcr.io/acme/worker:v1.2.3\nBump-Image: ghcr.io/acme/api:v1.2.3\n" +
+		"Bump-Source: https://github.com/acme/api/commit/abc\nBump-Pipeline: https://github.com/acme/api/actions/runs/1\nBumped-by: bump\n"
 	if msg != wantMsg {
 		t.Errorf("message:\n%s\nwant:\n%s", msg, wantMsg)
 	}
@@ -128,5 +130,27 @@ func TestTemplatesNameWhatChanged(t *testing.T) {
 	}
 	if len(d.Images) != 1 {
 		t.Errorf("images = %v", d.Images)
+	}
+}
+
+// A promotion's defaults name both environments and each image's old and
+// new version; a plain bump's stay as they were.
+func TestPromotionDefaults(t *testing.T) {
+	res := &manifest.Result{Changes: []manifest.Change{{File: "prod/api.yaml", Line: 3, Image: "ghcr.io/acme/api", From: "v1.0.0", To: "v1.1.0"}}}
+	d := newTemplateData(mustRefs(t, "ghcr.io/acme/api:v1.1.0"), CI{}, res, "main")
+	d.Promotion = Promotion{From: "staging", To: "production"}
+	for name, want := range map[string]string{
+		"branch": "promote/staging-to-production",
+		"title":  "chore(deploy): promote ghcr.io/acme/api to v1.1.0 from staging to production",
+		"body":   "- ghcr.io/acme/api: v1.0.0 → v1.1.0",
+	} {
+		got, err := render(name, "", fallback(name, d), d)
+		if err != nil || !strings.Contains(got, want) {
+			t.Errorf("%s = %q, %v; want it to contain %q", name, got, err, want)
+		}
+	}
+	d.Promotion = Promotion{}
+	if got, _ := render("branch", "", fallback("branch", d), d); got != "bump/api" {
+		t.Errorf("plain bump branch = %q", got)
 	}
 }

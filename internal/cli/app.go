@@ -55,14 +55,14 @@ Every flag can also be set with its BUMP_* environment variable (shown in bracke
 
 // Run runs bump with args (args[0] is the program name) and returns the exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 1 && args[1] == "promote" {
+		return runPromote(ctx, args[1:], stdout, stderr)
+	}
 	var (
 		runErr error
 		out    *bump.Outcome
 	)
-	secrets := &secretList{}
-	for _, k := range tokenVars {
-		secrets.add(os.Getenv(k)) // before parsing: a parse error is scrubbed too
-	}
+	secrets := newSecrets()
 	all := append(flags(), &cli.BoolFlag{Name: "version", Category: catOutput, Usage: "print the version and exit"})
 	app := &cli.App{
 		Name:                  "bump",
@@ -96,21 +96,37 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				cli.HelpPrinter(stderr, c.App.CustomAppHelpTemplate, c.App)
 				fmt.Fprintln(stderr)
 			}
-			out, runErr = run(c, stdout, stderr, secrets)
+			out, runErr = run(c, stdout, stderr, secrets, options)
 			return runErr
 		},
 	}
-	args = canonicalArgs(all, args)
+	return runApp(ctx, app, args, stdout, stderr, secrets, &out, &runErr)
+}
+
+// newSecrets starts the list of secrets with the tokens of the
+// environment, before parsing: a parse error is scrubbed too.
+func newSecrets() *secretList {
+	secrets := &secretList{}
+	for _, k := range tokenVars {
+		secrets.add(os.Getenv(k))
+	}
+	return secrets
+}
+
+// runApp runs a command's app and maps its error to an exit code,
+// reporting it once, scrubbed. out and runErr are what its action set.
+func runApp(ctx context.Context, app *cli.App, args []string, stdout, stderr io.Writer, secrets *secretList, out **bump.Outcome, runErr *error) int {
+	args = canonicalArgs(app.Flags, args)
 	err := app.RunContext(ctx, args)
 	if err == nil {
 		return exitOK
 	}
-	if runErr == nil {
-		err = flagError(err, all) // a variable urfave/cli could not parse
+	if *runErr == nil {
+		err = flagError(err, app.Flags) // a variable urfave/cli could not parse
 	}
-	code := exitCode(err, runErr)
+	code := exitCode(err, *runErr)
 	// The last exit for an error: scrubbed here once, whatever wrapped it.
-	reportError(stdout, stderr, errorFormats(all, args, os.Getenv), out, secrets.line(err), code)
+	reportError(stdout, stderr, errorFormats(app.Flags, args, os.Getenv), *out, secrets.line(err), code)
 	return code
 }
 

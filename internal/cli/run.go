@@ -23,7 +23,7 @@ import (
 // run turns the flags into bump.Options, runs, and renders the outcome.
 // A failed run's outcome, if any, is returned for the caller to report
 // with the error (as one JSON object with --output json).
-func run(c *cli.Context, stdout, stderr io.Writer, secrets *secretList) (*bump.Outcome, error) {
+func run(c *cli.Context, stdout, stderr io.Writer, secrets *secretList, options optionsFunc) (*bump.Outcome, error) {
 	secrets.add(c.String("token"))
 	cl := readFlags(c)
 	log, err := newLogger(stderr, cl.LogFormat, cl.Verbose, secrets)
@@ -90,6 +90,9 @@ func newLogger(w io.Writer, format string, verbose bool, secrets *secretList) (*
 	}
 	return nil, usagef("--log-format %q: want text or json", format)
 }
+
+// optionsFunc is a command's wiring step: bump's own, or promote's.
+type optionsFunc func(ctx context.Context, c *cli.Context, cl commandLine, getenv func(string) string, log *slog.Logger) (bump.Options, error)
 
 // options is the wiring step: the command line, parsed, laid over the
 // config files, then the credentials and CI context the run needs.

@@ -35,6 +35,8 @@ type commandLine struct {
 	Timeout                   time.Duration
 
 	images []imageref.Ref // Images, parsed by check
+	// source, when set, says what to bump instead of Images (promote).
+	source bump.Source
 }
 
 // readFlags is the one place that looks flags up by name (credentials
@@ -74,12 +76,14 @@ func readFlags(c *cli.Context) commandLine {
 // check validates what the command line alone can be judged on, before
 // any file is read, and normalises its paths.
 func (cl *commandLine) check() error {
-	if len(cl.Images) == 0 {
-		return usagef("no image given: pass --image NAME:TAG (or set BUMP_IMAGE)")
-	}
-	var err error
-	if cl.images, err = parseImages(cl.Images); err != nil {
-		return err
+	if cl.source == nil {
+		if len(cl.Images) == 0 {
+			return usagef("no image given: pass --image NAME:TAG (or set BUMP_IMAGE)")
+		}
+		var err error
+		if cl.images, err = parseImages(cl.Images); err != nil {
+			return err
+		}
 	}
 	if err := checkTemplateFlags(templates(cl.Layer)); err != nil {
 		return err
@@ -141,11 +145,14 @@ var errBranchWithPushToBase = usagef("--branch names a pull request's branch, bu
 // files) into bump.Options, with the mode.
 func (cl commandLine) options(s config.Layer) bump.Options {
 	opts := bump.Options{
-		Source:  bump.Fixed(cl.images),
+		Source:  cl.source,
 		Dir:     cl.Dir,
 		RepoURL: config.Str(s.Repo),
 		DryRun:  cl.DryRun,
 		PR:      forge.PullRequestSpec{RemoveSourceBranch: cl.RemoveSourceBranch, Squash: cl.Squash},
+	}
+	if opts.Source == nil {
+		opts.Source = bump.Fixed(cl.images)
 	}
 	opts.Mode = cl.mode(opts.RepoURL != "")
 	apply(s, &opts)

@@ -367,3 +367,9 @@ func lineForm(name, msg string) string {
 	}
 	return name + ": " + msg
 }
+
+// EnvError is an error about an environment as a whole, at its line:
+// "NAME:LINE: …".
+func (c *Config) EnvError(env, format string, args ...any) error {
+	return c.errorf(c.line("environments", env), format, args...)
+}
