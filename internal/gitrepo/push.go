@@ -123,7 +123,8 @@ func (t *tail) explain(err error) error {
 	lines := strings.FieldsFunc(string(t.buf), func(r rune) bool { return r == '\n' || r == '\r' })
 	for i := len(lines) - 1; i >= 0; i-- {
 		line := strings.TrimSpace(lines[i])
-		if line == "" || !utf8.ValidString(line) {
+		// Servers frame their message with bare "error:" lines (Gitea).
+		if strings.TrimSpace(strings.TrimPrefix(line, "error:")) == "" || !utf8.ValidString(line) {
 			continue
 		}
 		if len(line) > 300 {

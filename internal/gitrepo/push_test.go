@@ -189,7 +189,7 @@ func TestPushRejectionSaysWhy(t *testing.T) {
 	s := gittest.NewServer(t)
 	url := s.CreateRepo(t, "m", files)
 	hook := filepath.Join(s.RepoDir("m"), "hooks", "pre-receive")
-	script := "#!/bin/sh\necho 'checking refs' >&2\necho 'Gitea: branch main is protected from force push' >&2\nexit 1\n"
+	script := "#!/bin/sh\necho 'checking refs' >&2\necho 'error: branch main is protected from force push' >&2\necho 'error:' >&2\nexit 1\n"
 	if err := os.WriteFile(hook, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
