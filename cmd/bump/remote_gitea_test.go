@@ -146,6 +146,7 @@ type giteaPR struct {
 	Title    string `json:"title"`
 	Body     string `json:"body"`
 	Comments int    `json:"comments"`
+	Merged   bool   `json:"merged"`
 	Head     struct {
 		Ref string `json:"ref"`
 	} `json:"head"`
@@ -210,6 +211,23 @@ func printGiteaPR(ts *testscript.TestScript, g *giteaRemote, which, set string) 
 	fmt.Fprintf(w, "body:\n%s\n", pr.Body)
 }
 
+// waitMerged polls until the pull request from branch is merged: Gitea
+// merges a scheduled auto-merge in the background once its checks pass.
+func waitMerged(ts *testscript.TestScript, g *giteaRemote, branch string) {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		for _, pr := range giteaPRs(ts, g) {
+			if pr.Head.Ref == branch && pr.Merged {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("the pull request from %s was not merged within 60s", branch)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
 // giteaHead is BRANCH's commit on the Gitea repository, "" when missing.
 func giteaHead(ts *testscript.TestScript, g *giteaRemote, branch string) string {
 	var b struct {
@@ -228,17 +246,27 @@ func giteaHead(ts *testscript.TestScript, g *giteaRemote, branch string) string 
 	return ""
 }
 
-// gitea protect BRANCH protects BRANCH against pushes; gitea comments N
-// prints pull request N's comments, one a line after "- ".
+// gitea protect BRANCH [CONTEXT...] protects BRANCH against pushes (and,
+// with contexts, requires those statuses before a merge); gitea status SHA
+// STATE posts the status ci/test; gitea merged BRANCH waits (at most 60 s)
+// until the pull request from BRANCH is merged; gitea comments N prints
+// pull request N's comments, one a line after "- ".
 func cmdGitea(ts *testscript.TestScript, neg bool, args []string) {
 	r := remoteOf(ts)
-	if r.gt == nil || neg || len(args) != 2 {
-		ts.Fatalf("usage: gitea protect BRANCH | gitea comments N (in a remote_gitea_ script)")
+	if r.gt == nil || neg || len(args) < 2 {
+		ts.Fatalf("usage: gitea protect BRANCH [CONTEXT...] | gitea status SHA STATE | gitea merged BRANCH | gitea comments N (in a remote_gitea_ script)")
 	}
 	t := r.t
 	switch args[0] {
 	case "protect":
-		r.gt.srv.ProtectBranch(t, giteaRepo, args[1])
+		r.gt.srv.ProtectBranch(t, giteaRepo, args[1], args[2:]...)
+	case "status":
+		if len(args) != 3 {
+			ts.Fatalf("usage: gitea status SHA STATE")
+		}
+		r.gt.srv.SetStatus(t, giteaRepo, args[1], args[2])
+	case "merged":
+		waitMerged(ts, r.gt, args[1])
 	case "comments":
 		var cs []struct{ Body string }
 		r.gt.srv.MustAPI(t, http.MethodGet, "/repos/"+r.gt.srv.User+"/"+giteaRepo+"/issues/"+args[1]+"/comments", nil, &cs)
