@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"time"
 
@@ -43,6 +44,7 @@ func (r *run) attempt(ctx context.Context) (*Outcome, []imageref.Ref, error) {
 		r.log.Info("up to date", "base", base)
 		return out, refs, nil
 	}
+	r.readOrigins(ctx, tree, refs, baseCommit)
 	if err := r.land(ctx, out, res, refs, baseCommit); err != nil {
 		return nil, nil, err
 	}
@@ -55,6 +57,7 @@ func (r *run) attempt(ctx context.Context) (*Outcome, []imageref.Ref, error) {
 func (r *run) land(ctx context.Context, out *Outcome, res *manifest.Result, refs []imageref.Ref, baseCommit string) error {
 	data := newTemplateData(refs, r.opts.CI, res, out.Base)
 	data.Promotion = r.opts.Promotion
+	data.addOrigins(r.origins)
 	branch, expected := out.Base, baseCommit
 	if !r.opts.PushToBase {
 		name, hb, err := r.headBranch(ctx, data, refs, baseCommit)
@@ -166,4 +169,20 @@ func (r *run) setLocalBranch(branch, commit, expected, message string) error {
 func subjectOf(message string) string {
 	line, _, _ := strings.Cut(message, "\n")
 	return line
+}
+
+// readOrigins asks a source that reads history where its images came
+// from. The links only inform the reviewer: a history that cannot be read
+// is a warning, never a failed run.
+func (r *run) readOrigins(ctx context.Context, tree fs.FS, refs []imageref.Ref, baseCommit string) {
+	hs, ok := r.opts.Source.(HistorySource)
+	if !ok {
+		return
+	}
+	origins, err := hs.Origins(ctx, tree, baseHistory{repo: r.repo, commit: baseCommit}, refs)
+	if err != nil {
+		r.log.Warn("could not read where the images came from", "err", err)
+		return
+	}
+	r.origins = origins
 }

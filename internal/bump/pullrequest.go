@@ -24,6 +24,7 @@ func (r *run) ensurePullRequest(ctx context.Context, out *Outcome, refs []imager
 	}
 	data := newTemplateDataFromOutcome(refs, r.opts.CI, out)
 	data.Promotion = r.opts.Promotion
+	data.addOrigins(r.origins)
 	commit := out.Commit
 	var (
 		pr      *forge.PullRequest
@@ -129,6 +130,7 @@ func (r *run) describeBranch(ctx context.Context, out *Outcome, refs []imageref.
 	// The CI links belong to the run that made that commit.
 	d := newTemplateData(described, CI{}, res, out.Base)
 	d.Promotion = r.opts.Promotion
+	d.addOrigins(r.origins)
 	return d, nil
 }
 

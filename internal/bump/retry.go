@@ -35,6 +35,7 @@ func openRepo(ctx context.Context, opts Options, log *slog.Logger) (*gitrepo.Rep
 			Auth:    opts.Auth,
 			Branch:  opts.Base,
 			Secrets: opts.Secrets,
+			Depth:   historyDepth(opts.Source),
 		})
 		if !errors.Is(err, gitrepo.ErrTransient) {
 			return repo, err

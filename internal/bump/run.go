@@ -18,6 +18,9 @@ type run struct {
 	opts Options
 	repo *gitrepo.Repo
 	log  *slog.Logger
+	// origins are where the images of the last attempt came from, when
+	// the source can tell (a promotion); keyed by OriginKey.
+	origins map[string]Origin
 }
 
 // runLocal rewrites the files of a checkout on disk, or only diffs them.

@@ -124,7 +124,7 @@ func TestCheckTemplate(t *testing.T) {
 		{"title", "{{range $i, $im := .Images}}{{$im.Short}}{{end}} {{with $.CI}}{{.SourceURL}}{{end}}", ""},
 		// A misspelt field fails even on a path the sample does not take,
 		// and the error lists the fields that exist.
-		{"title", "bump {{.Nme}}", "title template: no field .Nme; templates can use .Omitted .SkippedList .SkippedOmitted .Subject .Table .WarningList .WarningsOmitted .Name .Names .Image .Version .Images .Changes .Base .Branch .CI .Skipped .Warnings .Promotion; each of .Images: .Name .Short .Version .Previous; each of .Changes: .File .Line .Image .From .To; .CI: .SourceURL .PipelineURL"},
+		{"title", "bump {{.Nme}}", "title template: no field .Nme; templates can use .Omitted .SkippedList .SkippedOmitted .Subject .Table .WarningList .WarningsOmitted .Name .Names .Image .Version .Images .Changes .Base .Branch .CI .Skipped .Warnings .Promotion; each of .Images: .Name .Short .Version .Previous .SourceURL .PipelineURL; each of .Changes: .File .Line .Image .From .To; .CI: .SourceURL .PipelineURL"},
 		{"body", `{{if eq .Name "nope"}}{{.Imagez}}{{end}}`, "no field .Imagez"},
 		{"message", `{{range .Changes}}{{.Flie}}{{end}}`, "no field .Flie"},
 		{"message", `{{$.CI.Pipeline}}`, "no field .Pipeline"},

@@ -47,8 +47,9 @@ type templateData struct {
 type Promotion struct{ From, To string }
 
 // imageData is one image that moved; Previous is the version it moved
-// from (the first change's, "" when none changed).
-type imageData struct{ Name, Short, Version, Previous string }
+// from (the first change's, "" when none changed). SourceURL and
+// PipelineURL are where a promoted version came from, when its bump commit said.
+type imageData struct{ Name, Short, Version, Previous, SourceURL, PipelineURL string }
 
 const (
 	defaultBranch  = "bump/{{.Names}}"
@@ -63,7 +64,9 @@ const (
 	promoteTitle   = promoteMessage
 	promoteBody    = `This pull request was opened by **bump** and promotes from **{{cell .Promotion.From}}** to **{{cell .Promotion.To}}**:
 {{range .Images}}
-- {{cell .Name}}: {{cell .Previous}} → {{cell .Version}}{{end}}
+- {{cell .Name}}: {{cell .Previous}} → {{cell .Version}}{{with .SourceURL}}
+  Source commit: {{cell .}}{{end}}{{with .PipelineURL}}
+  Pipeline: {{cell .}}{{end}}{{end}}
 
 It updates {{len .Changes}} image reference{{if ne (len .Changes) 1}}s{{end}}:
 ` + bodyTable
@@ -114,6 +117,15 @@ func newTemplateData(refs []imageref.Ref, ci CI, res *manifest.Result, base stri
 	slices.Sort(shorts)
 	d.Names = strings.Join(shorts, "+")
 	return d
+}
+
+// addOrigins fills in where each image's version came from.
+func (d *templateData) addOrigins(origins map[string]Origin) {
+	for i, im := range d.Images {
+		if o, ok := origins[im.Name+" "+im.Version]; ok {
+			d.Images[i].SourceURL, d.Images[i].PipelineURL = o.Source, o.Pipeline
+		}
+	}
 }
 
 // imageRef is the image and its new version as one reference

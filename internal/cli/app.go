@@ -36,6 +36,7 @@ func usagef(format string, args ...any) error {
 }
 
 const usageText = `bump --image NAME:TAG [--image …] [options]
+bump promote --from ENV --to ENV [options]   (see bump promote --help)
 
 Examples:
    # In a checkout: rewrite every reference to the image, show the diff first
@@ -50,6 +51,9 @@ Examples:
 
    # Straight onto the base branch, no pull request (retries lost races)
    bump --image ghcr.io/acme/api:v1.2.3 --repo … --push-to-base
+
+   # Move what staging runs into production, as a pull request
+   bump promote --from staging --to production --repo …
 
 Every flag can also be set with its BUMP_* environment variable (shown in brackets).`
 

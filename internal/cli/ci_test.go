@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -296,7 +297,7 @@ func readAction(t *testing.T) actionFile {
 // flagEnvVars is every environment variable a flag reads.
 func flagEnvVars() map[string]bool {
 	known := map[string]bool{}
-	for _, f := range flags() {
+	for _, f := range slices.Concat(flags(), promoteFlags()) {
 		if ev, ok := f.(interface{ GetEnvVars() []string }); ok {
 			for _, v := range ev.GetEnvVars() {
 				known[v] = true

@@ -45,6 +45,9 @@ type CloneOptions struct {
 	Branch string // base branch; empty means the remote's default branch
 	// Secrets are extra strings to scrub from errors; the password is always scrubbed.
 	Secrets []string
+	// Depth is how many commits of history to fetch; 0 means 1, the tip
+	// alone. A run that reads history (a promotion) asks for more.
+	Depth int
 }
 
 // Repo is a clone held in memory, or an opened local checkout.
@@ -94,7 +97,7 @@ func Clone(ctx context.Context, opts CloneOptions) (*Repo, error) {
 			RemoteName:    remoteName,
 			ReferenceName: ref,
 			SingleBranch:  true,
-			Depth:         1,
+			Depth:         max(opts.Depth, 1),
 			NoCheckout:    true,
 			Tags:          git.NoTags,
 		})

@@ -160,6 +160,46 @@ func TestActionRunner(t *testing.T) {
 	})
 
 	with := map[string]string{"image": "ghcr.io/acme/api:v1.2.3", "dir": workspace, "dry-run": "true", "env": "apps"}
+	stdout, outPath, sumPath := runActionStep(t, a, step, tmp, runnerTemp, workspace, with)
+	got := parseGitHubOutput(t, readString(t, outPath))
+	if got["changed"] != "true" {
+		t.Errorf("changed = %q, want true", got["changed"])
+	}
+	var changes []manifest.Change
+	if err := json.Unmarshal([]byte(got["changes"]), &changes); err != nil {
+		t.Fatalf("changes: %v", err)
+	}
+	if len(changes) == 0 {
+		t.Fatal("no changes reported")
+	}
+	for _, c := range changes {
+		if c.Image != "ghcr.io/acme/api" || c.To != "v1.2.3" || c.From == c.To {
+			t.Errorf("unexpected change %+v", c)
+		}
+		if !strings.HasPrefix(c.File, "apps/") {
+			t.Errorf("change outside the environment's paths: %s", c.File)
+		}
+	}
+	if got["pr-url"] != "" || got["commit"] != "" {
+		t.Errorf("a dry run reported a PR or commit: %q", got)
+	}
+	if !strings.Contains(stdout.String(), "::warning title=bump skipped::apps/broken.yaml") {
+		t.Errorf("no warning annotation for the skipped file:\n%s", stdout.String())
+	}
+	sum := readString(t, sumPath)
+	if !strings.Contains(sum, "| "+changes[0].File) || !strings.Contains(sum, "v1.2.3") {
+		t.Errorf("summary lacks the change table:\n%s", sum)
+	}
+	if !strings.Contains(readString(t, filepath.Join(workspace, changes[0].File)), changes[0].From) {
+		t.Error("dry run rewrote the tree")
+	}
+}
+
+// runActionStep runs the action's bump step as the runner would, with the
+// inputs of with (defaults for the others), and returns its stdout and the
+// paths of GITHUB_OUTPUT and GITHUB_STEP_SUMMARY.
+func runActionStep(t *testing.T, a actionFile, step actionStep, tmp, runnerTemp, workspace string, with map[string]string) (stdout bytes.Buffer, outPath, sumPath string) {
+	t.Helper()
 	inputs := map[string]string{}
 	for name, in := range a.Inputs {
 		inputs[name] = in.Default
@@ -167,7 +207,7 @@ func TestActionRunner(t *testing.T) {
 			inputs[name] = v
 		}
 	}
-	outPath, sumPath := filepath.Join(tmp, "output"), filepath.Join(tmp, "summary")
+	outPath, sumPath = filepath.Join(tmp, "output"), filepath.Join(tmp, "summary")
 	for _, f := range []string{outPath, sumPath} {
 		if err := os.WriteFile(f, nil, 0o644); err != nil {
 			t.Fatal(err)
@@ -204,42 +244,37 @@ func TestActionRunner(t *testing.T) {
 	cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", script)
 	cmd.Dir = workspace
 	cmd.Env = environ
-	var stdout, stderr bytes.Buffer
+	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("bump: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
+	return stdout, outPath, sumPath
+}
+
+// TestActionRunnerPromote: the command, from and to inputs reach
+// `bump promote`.
+func TestActionRunnerPromote(t *testing.T) {
+	a := readAction(t)
+	step := bumpStep(t, a)
+	tmp := t.TempDir()
+	runnerTemp := filepath.Join(tmp, "runner")
+	bumpBinary(t, filepath.Join(runnerTemp, "bump-bin"))
+	workspace := filepath.Join(tmp, "workspace")
+	writeFiles(t, workspace, map[string]string{
+		".bump.yaml":               "version: 1\nenvironments:\n  staging:\n    paths: [envs/staging]\n  production:\n    paths: [envs/production]\n",
+		"envs/staging/api.yaml":    "image: ghcr.io/acme/api:v1.3.0\n",
+		"envs/production/api.yaml": "image: ghcr.io/acme/api:v1.1.0\n",
+	})
+	with := map[string]string{"command": "promote", "from": "staging", "to": "production", "dir": workspace, "dry-run": "true"}
+	_, outPath, _ := runActionStep(t, a, step, tmp, runnerTemp, workspace, with)
 	got := parseGitHubOutput(t, readString(t, outPath))
-	if got["changed"] != "true" {
-		t.Errorf("changed = %q, want true", got["changed"])
-	}
 	var changes []manifest.Change
 	if err := json.Unmarshal([]byte(got["changes"]), &changes); err != nil {
-		t.Fatalf("changes: %v", err)
+		t.Fatalf("changes: %v (outputs %q)", err, got)
 	}
-	if len(changes) == 0 {
-		t.Fatal("no changes reported")
-	}
-	for _, c := range changes {
-		if c.Image != "ghcr.io/acme/api" || c.To != "v1.2.3" || c.From == c.To {
-			t.Errorf("unexpected change %+v", c)
-		}
-		if !strings.HasPrefix(c.File, "apps/") {
-			t.Errorf("change outside the environment's paths: %s", c.File)
-		}
-	}
-	if got["pr-url"] != "" || got["commit"] != "" {
-		t.Errorf("a dry run reported a PR or commit: %q", got)
-	}
-	if !strings.Contains(stdout.String(), "::warning title=bump skipped::apps/broken.yaml") {
-		t.Errorf("no warning annotation for the skipped file:\n%s", stdout.String())
-	}
-	sum := readString(t, sumPath)
-	if !strings.Contains(sum, "| "+changes[0].File) || !strings.Contains(sum, "v1.2.3") {
-		t.Errorf("summary lacks the change table:\n%s", sum)
-	}
-	if !strings.Contains(readString(t, filepath.Join(workspace, changes[0].File)), changes[0].From) {
-		t.Error("dry run rewrote the tree")
+	if len(changes) != 1 || changes[0].File != "envs/production/api.yaml" || changes[0].From != "v1.1.0" || changes[0].To != "v1.3.0" {
+		t.Errorf("changes = %+v, want production's api v1.1.0 -> v1.3.0", changes)
 	}
 }
 

@@ -8,9 +8,11 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"slices"
 	"strings"
 
+	"github.com/bump-gitops/bump/internal/bump"
 	"github.com/bump-gitops/bump/internal/imageref"
 	"github.com/bump-gitops/bump/internal/manifest"
 )
@@ -108,3 +110,74 @@ func versions(at []manifest.Reference) string {
 	}
 	return strings.Join(vs, ", ")
 }
+
+// Origins reads, for each promoted version, the commit that put it into
+// the first file of From that runs it: the newest one that changed the file
+// with a Bump-Image trailer naming that image at that version. Its
+// Bump-Source and Bump-Pipeline trailers are the links a reviewer sees.
+func (s Source) Origins(ctx context.Context, tree fs.FS, h bump.History, refs []imageref.Ref) (map[string]bump.Origin, error) {
+	names := make([]imageref.Ref, len(refs))
+	for i, r := range refs {
+		names[i] = imageref.Ref{Name: r.Name}
+	}
+	from, err := manifest.Find(ctx, tree, manifest.FindOptions{Images: names, Paths: s.From, SkipInvalid: true})
+	if err != nil {
+		return nil, fmt.Errorf("read the images of %s: %w", strings.Join(s.From, ", "), err)
+	}
+	out := make(map[string]bump.Origin)
+	for _, ref := range refs {
+		i := slices.IndexFunc(from.References, func(r manifest.Reference) bool {
+			return ref.Matches(r.Image) && r.Version() == ref.Version()
+		})
+		if i < 0 {
+			continue
+		}
+		msg, ok, err := h.LastCommit(ctx, from.References[i].File, func(m string) bool { return bumped(m, ref) })
+		if err != nil {
+			return nil, fmt.Errorf("history of %s: %w", from.References[i].File, err)
+		}
+		if !ok {
+			continue
+		}
+		o := bump.Origin{Source: trailer(msg, "Bump-Source"), Pipeline: trailer(msg, "Bump-Pipeline")}
+		if o != (bump.Origin{}) {
+			out[bump.OriginKey(ref)] = o
+		}
+	}
+	return out, nil
+}
+
+// bumped reports whether a commit message has a Bump-Image trailer naming
+// ref's image at ref's version.
+func bumped(msg string, ref imageref.Ref) bool {
+	for line := range strings.Lines(msg) {
+		v, ok := strings.CutPrefix(strings.TrimSpace(line), "Bump-Image: ")
+		if !ok {
+			continue
+		}
+		if got, err := imageref.Parse(v); err == nil && got.Name == ref.Name && got.Version() == ref.Version() {
+			return true
+		}
+	}
+	return false
+}
+
+// trailer is the value of the last key trailer of msg when it is a plain
+// http(s) link; anything else (a hand-written trailer with markup) is not
+// shown.
+func trailer(msg, key string) string {
+	var out string
+	for line := range strings.Lines(msg) {
+		v, ok := strings.CutPrefix(strings.TrimSpace(line), key+": ")
+		if !ok {
+			continue
+		}
+		if u, err := url.Parse(v); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && !strings.ContainsAny(v, " \t<>()[]`") {
+			out = v
+		}
+	}
+	return out
+}
+
+// A promotion's pull request says where each version came from.
+var _ bump.HistorySource = Source{}
