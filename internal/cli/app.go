@@ -68,41 +68,27 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	)
 	secrets := newSecrets()
 	all := append(flags(), &cli.BoolFlag{Name: "version", Category: catOutput, Usage: "print the version and exit"})
-	app := &cli.App{
-		Name:                  "bump",
-		Usage:                 "move container image tags in GitOps manifests, as a pull request",
-		UsageText:             usageText,
-		Flags:                 all,
-		CustomAppHelpTemplate: helpTemplate(all),
-		HideHelpCommand:       true,
-		Writer:                stdout,
-		ErrWriter:             stderr,
-		// urfave/cli would call os.Exit itself; errors are ours to map to exit codes.
-		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{flagError(err, all)}
-		},
-		Action: func(c *cli.Context) error {
-			if c.Bool("version") {
-				fmt.Fprintln(stdout, versionString())
-				return nil
-			}
-			switch {
-			case c.NArg() == 1 && c.Args().First() == "help":
-				return cli.ShowAppHelp(c)
-			case c.NArg() == 1 && c.Args().First() == "version":
-				fmt.Fprintln(stdout, versionString())
-				return nil
-			case c.NArg() > 0:
-				return usagef("unexpected argument %q (images go in --image)", c.Args().First())
-			case len(args) <= 1 && len(splitList(c.StringSlice("image"))) == 0:
-				// Plain "bump": show what it takes, as an error (exit 2).
-				cli.HelpPrinter(stderr, c.App.CustomAppHelpTemplate, c.App)
-				fmt.Fprintln(stderr)
-			}
-			out, runErr = run(c, stdout, stderr, secrets, options)
-			return runErr
-		},
+	app := newApp("bump", "move container image tags in GitOps manifests, as a pull request", usageText, all, stdout, stderr)
+	app.Action = func(c *cli.Context) error {
+		if c.Bool("version") {
+			fmt.Fprintln(stdout, versionString())
+			return nil
+		}
+		switch {
+		case c.NArg() == 1 && c.Args().First() == "help":
+			return cli.ShowAppHelp(c)
+		case c.NArg() == 1 && c.Args().First() == "version":
+			fmt.Fprintln(stdout, versionString())
+			return nil
+		case c.NArg() > 0:
+			return usagef("unexpected argument %q (images go in --image)", c.Args().First())
+		case len(args) <= 1 && len(splitList(c.StringSlice("image"))) == 0:
+			// Plain "bump": show what it takes, as an error (exit 2).
+			cli.HelpPrinter(stderr, c.App.CustomAppHelpTemplate, c.App)
+			fmt.Fprintln(stderr)
+		}
+		out, runErr = run(c, stdout, stderr, secrets, options)
+		return runErr
 	}
 	return runApp(ctx, app, args, stdout, stderr, secrets, &out, &runErr)
 }
@@ -190,4 +176,24 @@ func flagError(err error, flags []cli.Flag) error {
 		return fmt.Errorf("--%s needs a value", m[1])
 	}
 	return err
+}
+
+// newApp is the urfave/cli application both commands run: bump's own help
+// template, and errors left to bump to map to exit codes (urfave/cli would
+// call os.Exit itself).
+func newApp(name, usage, usageText string, all []cli.Flag, stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:                  name,
+		Usage:                 usage,
+		UsageText:             usageText,
+		Flags:                 all,
+		CustomAppHelpTemplate: helpTemplate(all),
+		HideHelpCommand:       true,
+		Writer:                stdout,
+		ErrWriter:             stderr,
+		ExitErrHandler:        func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError{flagError(err, all)}
+		},
+	}
 }

@@ -58,29 +58,16 @@ func runPromote(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	)
 	secrets := newSecrets()
 	all := promoteFlags()
-	app := &cli.App{
-		Name:                  "bump promote",
-		Usage:                 "move the versions one environment runs into another, as a pull request",
-		UsageText:             promoteUsageText,
-		Flags:                 all,
-		CustomAppHelpTemplate: helpTemplate(all),
-		HideHelpCommand:       true,
-		Writer:                stdout,
-		ErrWriter:             stderr,
-		ExitErrHandler:        func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{flagError(err, all)}
-		},
-		Action: func(c *cli.Context) error {
-			if c.NArg() == 1 && c.Args().First() == "help" {
-				return cli.ShowAppHelp(c)
-			}
-			if c.NArg() > 0 {
-				return usagef("unexpected argument %q (environments go in --from and --to)", c.Args().First())
-			}
-			out, runErr = run(c, stdout, stderr, secrets, promoteOptions)
-			return runErr
-		},
+	app := newApp("bump promote", "move the versions one environment runs into another, as a pull request", promoteUsageText, all, stdout, stderr)
+	app.Action = func(c *cli.Context) error {
+		if c.NArg() == 1 && c.Args().First() == "help" {
+			return cli.ShowAppHelp(c)
+		}
+		if c.NArg() > 0 {
+			return usagef("unexpected argument %q (environments go in --from and --to)", c.Args().First())
+		}
+		out, runErr = run(c, stdout, stderr, secrets, promoteOptions)
+		return runErr
 	}
 	return runApp(ctx, app, args, stdout, stderr, secrets, &out, &runErr)
 }
